@@ -1,0 +1,37 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+export KERAS_BACKEND ?= tensorflow
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: venv demo test test-fast test-backends bench clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(TEST_STAMP): $(STAMP) requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $@
+
+demo: $(STAMP)
+	bash scripts/demo.sh $(PY)
+
+test: $(TEST_STAMP)
+	$(PY) -m pytest
+
+test-fast: $(TEST_STAMP)
+	$(PY) -m pytest -m "not slow"
+
+bench: $(STAMP)
+	bash scripts/bench.sh $(PY)
+
+clean:
+	rm -rf $(VENV) demo_data demo_output .pytest_cache
