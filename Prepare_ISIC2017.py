@@ -1,0 +1,29 @@
+"""Prepares ISIC 2017 (part 1) into data_*.npy, mask_*.npy and split.json.
+
+    python Prepare_ISIC2017.py --data-dir dataset_isic17 --size 256
+
+Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
+``*_superpixels.png`` files beside the images are ignored.
+"""
+import sys
+from pathlib import Path
+
+from attention_deeplab.data.cli import build_prepare_parser, run_prepare
+
+
+def build_parser():
+    return build_prepare_parser(
+        "Prepare the ISIC 2017 lesion segmentation training set (2000 pairs).",
+        Path(__file__).resolve().parent / "dataset_isic17",
+    )
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    # The original sliced the test set as [1600:1999] and so lost the 2000th image;
+    # the default split here keeps all 400 (see attention_deeplab/data/isic.py).
+    return run_prepare("isic2017", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Prepares ISIC 2018 (task 1) into data_*.npy, mask_*.npy and split.json.
+
+    python Prepare_ISIC2018.py --data-dir dataset_isic18 --size 256
+
+Ids are sorted and split in order: 1815 train, 259 val, 520 test (the paper's).
+"""
+import sys
+from pathlib import Path
+
+from attention_deeplab.data.cli import build_prepare_parser, run_prepare
+
+
+def build_parser():
+    return build_prepare_parser(
+        "Prepare the ISIC 2018 lesion segmentation training set (2594 pairs).",
+        Path(__file__).resolve().parent / "dataset_isic18",
+    )
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return run_prepare("isic2018", args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

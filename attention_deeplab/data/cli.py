@@ -1,0 +1,49 @@
+"""The command line shared by the three Prepare scripts."""
+import argparse
+import sys
+
+from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.data.prepare import prepare_dataset
+
+
+def build_prepare_parser(description, default_dir, seed_help="Recorded in split.json."):
+    """The arguments every Prepare script takes.
+
+    Args:
+        description: str. What the script prepares.
+        default_dir: Path. The dataset folder used when --data-dir is absent.
+        seed_help: str. What --seed does for this dataset.
+
+    Returns:
+        argparse.ArgumentParser.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--data-dir", default=str(default_dir),
+                        help="The unpacked dataset. Default: %(default)s")
+    parser.add_argument("--out", default=None,
+                        help="Where to write the arrays and split.json. Default: --data-dir")
+    parser.add_argument("--size", type=int, nargs="+", default=[256], metavar="N",
+                        help="Output size: one number (square) or H W. Default: 256")
+    parser.add_argument("--split", default=None, metavar="TRAIN,VAL,TEST",
+                        help="Split sizes overriding the paper's, e.g. 1815,259,520.")
+    parser.add_argument("--seed", type=int, default=0, help=seed_help + " Default: 0")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Parallel decoding threads. Default: all cores")
+    parser.add_argument("--skip-unpaired", action="store_true",
+                        help="Leave out images without masks and masks without images.")
+    parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    return parser
+
+
+def run_prepare(dataset, args):
+    """Runs ``prepare_dataset`` from parsed arguments; returns the exit status."""
+    try:
+        prepare_dataset(
+            dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
+            image_size=args.size, split=args.split, seed=args.seed, workers=args.workers,
+            skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
+        )
+    except PrepareError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

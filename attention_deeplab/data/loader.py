@@ -1,0 +1,199 @@
+"""Prepared arrays to model inputs: memory-mapped loading, normalisation, batching.
+
+The original loaded whole float64 arrays (about 5.5 GB for ISIC 2018) and
+normalised them at once. Here the uint8 arrays stay memory-mapped and each
+batch is normalised as it is drawn, so memory does not grow with the dataset.
+"""
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+PREPARE_SCRIPTS = {
+    "isic2018": "Prepare_ISIC2018.py",
+    "isic2017": "Prepare_ISIC2017.py",
+    "ph2": "Prepare_ph2.py",
+}
+
+
+class DataError(ValueError):
+    """Prepared arrays that are missing or do not fit together."""
+
+
+def _prepare_hint(data_dir, dataset=None):
+    """Names the Prepare script that writes `data_dir`'s arrays."""
+    manifest = Path(data_dir) / "split.json"
+    if dataset is None and manifest.is_file():
+        try:
+            dataset = json.loads(manifest.read_text()).get("dataset")
+        except (OSError, ValueError):
+            pass
+    if dataset in PREPARE_SCRIPTS:
+        return f"run {PREPARE_SCRIPTS[dataset]} --out {data_dir} first"
+    return ("run Prepare_ISIC2018.py, Prepare_ISIC2017.py or Prepare_ph2.py "
+            f"with --out {data_dir} first")
+
+
+def load_split(data_dir, split, dataset=None):
+    """Opens one split's images and masks memory-mapped, checking they fit together.
+
+    Args:
+        data_dir: str or Path. A folder written by a Prepare script.
+        split: str. "train", "val" or "test".
+        dataset: str or None. "isic2018", "isic2017" or "ph2", to name the
+            Prepare script in errors when `split.json` is absent too.
+
+    Returns:
+        (images, masks): read-only arrays, N x H x W x 3 and N x H x W (or
+        N x H x W x 1), uint8 as prepared or float64 from older runs.
+
+    Raises:
+        DataError: a file is missing, or counts or sizes disagree.
+    """
+    data_dir = Path(data_dir)
+    arrays = []
+    for name in (f"data_{split}.npy", f"mask_{split}.npy"):
+        path = data_dir / name
+        if not path.is_file():
+            raise DataError(f"{path} not found: {_prepare_hint(data_dir, dataset)}")
+        try:
+            arrays.append(np.load(path, mmap_mode="r"))
+        except (OSError, ValueError) as error:
+            raise DataError(f"{path} is not a readable .npy array ({error})") from error
+    images, masks = arrays
+    _check_pair(images, masks, data_dir, split)
+    return images, masks
+
+
+def _check_pair(images, masks, data_dir, split):
+    """Raises a DataError naming the files when images and masks disagree."""
+    where = f"{data_dir}/data_{split}.npy and mask_{split}.npy"
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise DataError(f"{data_dir}/data_{split}.npy has shape {images.shape}, "
+                        "expected N x H x W x 3")
+    if masks.ndim == 4 and masks.shape[-1] == 1:
+        mask_hw = masks.shape[1:3]
+    elif masks.ndim == 3:
+        mask_hw = masks.shape[1:]
+    else:
+        raise DataError(f"{data_dir}/mask_{split}.npy has shape {masks.shape}, "
+                        "expected N x H x W")
+    if len(images) != len(masks):
+        raise DataError(f"{where} hold {len(images)} images but {len(masks)} masks")
+    if tuple(images.shape[1:3]) != tuple(mask_hw):
+        raise DataError(f"{where} differ in size: images {images.shape[1:3]}, "
+                        f"masks {tuple(mask_hw)}")
+    if len(images) == 0:
+        raise DataError(f"{where} are empty: {_prepare_hint(data_dir)}")
+
+
+def normalize_images(batch):
+    """Scales each image to 0..255 by its own minimum and maximum.
+
+    The original's `dataset_normalized` first standardised the whole set by
+    its global mean and deviation, then min-max scaled each image; an affine
+    map followed by a min-max scaling is the min-max scaling alone, so the
+    global statistics cancel and need not be computed (nor the set loaded).
+    A constant image, 0/0 in the original, becomes zeros.
+
+    Args:
+        batch: array, N x H x W x C, any numeric dtype.
+
+    Returns:
+        float32 array of the same shape.
+    """
+    batch = np.asarray(batch, dtype=np.float32)
+    low = batch.min(axis=(1, 2, 3), keepdims=True)
+    span = batch.max(axis=(1, 2, 3), keepdims=True) - low
+    scale = np.divide(255.0, span, out=np.zeros_like(span), where=span > 0)
+    return (batch - low) * scale
+
+
+def normalize_masks(batch):
+    """Masks of 0..255 to float32 0..1 with a channel axis, as the original's `mask / 255`.
+
+    Args:
+        batch: array, N x H x W or N x H x W x 1.
+
+    Returns:
+        float32 array, N x H x W x 1.
+    """
+    batch = np.asarray(batch, dtype=np.float32) / np.float32(255.0)
+    return batch if batch.ndim == 4 else batch[..., None]
+
+
+def augment_pair(image, mask, rng):
+    """Flips and rotates one image and its mask together by a multiple of 90 degrees.
+
+    Non-square inputs are only rotated by 0 or 180 degrees, which keeps their size.
+    """
+    square = image.shape[0] == image.shape[1]
+    turns = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
+    image, mask = np.rot90(image, turns), np.rot90(mask, turns)
+    if rng.integers(2):
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    return image, mask
+
+
+class ArraySequence(keras.utils.PyDataset):
+    """Batches of normalised (image, mask) pairs drawn from memory-mapped arrays.
+
+    A `keras.utils.PyDataset`, so training runs on every Keras backend without
+    `tf.data`. The order of each epoch is a permutation seeded by
+    `(seed, epoch)`, so a resumed run sees the batches an uninterrupted one
+    would; set `epoch` before each epoch.
+
+    Args:
+        images: array, N x H x W x 3 (a memory map is read batch by batch).
+        masks: array, N x H x W or N x H x W x 1, 0..255.
+        batch_size: int. Images per batch; the last batch may be smaller.
+        shuffle: bool. Permute the images each epoch. Defaults to False.
+        seed: int. Seed of the permutations and augmentations. Defaults to 0.
+        augment: bool. Random flips and 90-degree rotations. Defaults to False.
+        epoch: int. The epoch whose order is drawn. Defaults to 0.
+        limit: int or None. Use only the first `limit` images of each epoch's
+            order. Defaults to None (all).
+        **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
+    """
+
+    def __init__(self, images, masks, batch_size, shuffle=False, seed=0,
+                 augment=False, epoch=0, limit=None, **kwargs):
+        super().__init__(**kwargs)
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
+        self.images, self.masks = images, masks
+        self.batch_size = int(batch_size)
+        self.shuffle, self.seed, self.augment = shuffle, int(seed), augment
+        self.limit = len(images) if limit is None else min(int(limit), len(images))
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        return -(-self.limit // self.batch_size)
+
+    def epoch_order(self, epoch):
+        """The image indices of `epoch` in the order they are drawn."""
+        if not self.shuffle:
+            return np.arange(len(self.images))[: self.limit]
+        rng = np.random.default_rng([self.seed, int(epoch)])
+        return rng.permutation(len(self.images))[: self.limit]
+
+    def batch_indices(self, index):
+        """The image indices of batch `index` of the current epoch."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
+        start = index * self.batch_size
+        return self.epoch_order(self.epoch)[start:start + self.batch_size]
+
+    def __getitem__(self, index):
+        indices = self.batch_indices(index)
+        # Sorted reads are sequential on the memory map; the order inside a
+        # batch does not matter to the gradient.
+        ordered = np.sort(indices)
+        images, masks = self.images[ordered], self.masks[ordered]
+        if self.augment:
+            rng = np.random.default_rng([self.seed, self.epoch, int(index), 1])
+            pairs = [augment_pair(i, m, rng) for i, m in zip(images, masks)]
+            images = np.stack([p[0] for p in pairs])
+            masks = np.stack([p[1] for p in pairs])
+        return normalize_images(images), normalize_masks(masks)

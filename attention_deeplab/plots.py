@@ -1,0 +1,47 @@
+"""Figures of a training run."""
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: training runs on machines without a display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from attention_deeplab.runs import make_temporary  # noqa: E402
+
+
+def _column(history, key):
+    return [float(row[key]) if row.get(key) not in (None, "") else float("nan")
+            for row in history]
+
+
+def plot_training_curves(history, path):
+    """Draws loss, Dice and learning rate per epoch, and writes them to `path` atomically.
+
+    Args:
+        history: list of dicts with "epoch", "loss", "val_loss", "dice",
+            "val_dice", "lr" (the rows of history.csv).
+        path: str or Path. A .png file, replaced as a whole.
+    """
+    path = Path(path)
+    epochs = [int(row["epoch"]) for row in history]
+    figure, (loss_ax, dice_ax, lr_ax) = plt.subplots(1, 3, figsize=(13, 3.6))
+    for key, label in (("loss", "training"), ("val_loss", "validation")):
+        loss_ax.plot(epochs, _column(history, key), marker=".", label=label)
+    loss_ax.set(title="Binary cross-entropy", xlabel="epoch")
+    for key, label in (("dice", "training"), ("val_dice", "validation")):
+        dice_ax.plot(epochs, _column(history, key), marker=".", label=label)
+    dice_ax.set(title="Dice (pooled, threshold 0.5)", xlabel="epoch", ylim=(0, 1))
+    lr_ax.plot(epochs, _column(history, "lr"), marker=".")
+    lr_ax.set(title="Learning rate", xlabel="epoch", yscale="log")
+    for axis in (loss_ax, dice_ax):
+        axis.legend()
+    figure.tight_layout()
+    handle, tmp = make_temporary(path, suffix=".png")
+    os.close(handle)
+    try:
+        figure.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(figure)
+        Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,130 @@
+"""`train`: the one function behind Train_Skin_Lesion_Segmentation.py."""
+import contextlib
+from pathlib import Path
+
+import keras
+
+from attention_deeplab.runs import read_config, write_config
+from attention_deeplab.training.config import (
+    build_config, load_training_data, resolve_precise_bn)
+from attention_deeplab.training.distribute import data_parallel_scope, end_data_parallel
+from attention_deeplab.training.loop import run_epochs
+from attention_deeplab.training.run_folder import (
+    STATE_NAME, TrainingError, check_compatible, clear_run, read_state, restore_state,
+    write_history)
+from attention_deeplab.training.setup import build_model, precision_policy
+
+
+def open_run(run_dir, config, overwrite):
+    """Checks the run folder against `config` and returns its resume state (or None).
+
+    A folder holding another run is refused unless `overwrite`, which clears it.
+    """
+    run_dir = Path(run_dir)
+    saved = read_config(run_dir)
+    if overwrite and (saved is not None or (run_dir / STATE_NAME).exists()):
+        clear_run(run_dir)
+        saved = None
+    if saved is None and (run_dir / STATE_NAME).exists():
+        raise TrainingError(f"{run_dir} holds a resume state but no config.json: pass "
+                            "--overwrite to start again, or choose another --run-dir")
+    if saved is not None:
+        check_compatible(saved, config, run_dir)
+    state = read_state(run_dir)
+    if state is None or state["epoch"] < config["epochs"]:
+        write_config(run_dir, config)
+    if state is not None:  # a kill may have come between the state and the history
+        write_history(run_dir, state["history"])
+    return state
+
+
+def _model_options(height, width, preset, attention, output_stride):
+    from attention_deeplab.model import model_options
+
+    try:
+        return model_options(input_shape=(height, width, 3), preset=preset,
+                             attention=attention, output_stride=output_stride)
+    except ValueError as error:
+        raise TrainingError(str(error)) from error
+
+
+def _train_model(splits, config, state, run_dir, verbose):
+    """Builds the model (in the data-parallel scope if asked), restores, trains."""
+    scope = contextlib.nullcontext()
+    if config["data_parallel"]:
+        scope, _ = data_parallel_scope(config["batch_size"])
+    try:
+        with precision_policy(config["mixed_precision"]), scope:
+            model = build_model(config["model"], config["backbone_weights"],
+                                config["init_weights"], config["lr"])
+            if state is not None:
+                restore_state(run_dir, model, state)
+            return run_epochs(model, splits, config, state, run_dir, verbose)
+    finally:
+        if config["data_parallel"]:
+            end_data_parallel()
+
+
+def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e-4,
+          backbone_weights="pascal_voc", init_weights=None, preset="full", attention=True,
+          output_stride=16, augment=False, mixed_precision=None, seed=0, data_parallel=False,
+          precise_bn="auto", precise_bn_images=512, overwrite=False, verbose=1):
+    """Trains Attention Deeplabv3+ on prepared arrays with the paper's recipe, resumably.
+
+    Runs the epochs after the last finished one in `run_dir` (none if new),
+    writing config.json, best.weights.h5 (lowest val_loss), history.csv,
+    training_curves.png and the resume state after each epoch.
+
+    Args:
+        data_dir: str or Path. Prepared arrays (data_/mask_{train,val}.npy, split.json).
+        run_dir: str or Path. The run folder.
+        dataset: str. Recorded in config.json. Defaults to "isic2018".
+        epochs: int. Total epochs of the run. Defaults to 100 (paper).
+        batch_size: int. The global batch. Defaults to 7 (paper).
+        lr: float. Adam's learning rate. Defaults to 1e-4 (paper).
+        backbone_weights: str or None. "pascal_voc" (paper), a path, or None/"none".
+        init_weights: str or None. A whole model's weights to start from (fine-tuning).
+        preset: str. "full" or "tiny". Defaults to "full".
+        attention: bool. False for the plain Deeplabv3+ ablation. Defaults to True.
+        output_stride: int. 16 or 8. Defaults to 16.
+        augment: bool. Random flips and 90-degree rotations. Defaults to False.
+        mixed_precision: str or None. "float16" or "bfloat16". Defaults to None.
+        seed: int. Initialisation, shuffles and augmentation. Defaults to 0.
+        data_parallel: bool. Synchronous training over all local devices.
+        precise_bn: str. "on", "off" or "auto" (on when starting from scratch).
+        precise_bn_images: int. Training images for the statistics. Defaults to 512.
+        overwrite: bool. Replace a different run in `run_dir`. Defaults to False.
+        verbose: int. 0 silent, 1 a progress bar per epoch. Defaults to 1.
+
+    Returns:
+        dict: "run_dir", "epochs_done", "best" (val_loss, epoch), "ran" (epochs run now).
+
+    Raises:
+        TrainingError: with a one-line reason.
+    """
+    backbone_weights = None if str(backbone_weights).lower() in ("none", "") else backbone_weights
+    if mixed_precision not in (None, "float16", "bfloat16"):
+        raise TrainingError(f"--mixed-precision must be float16 or bfloat16, got {mixed_precision!r}")
+    splits = load_training_data(data_dir, batch_size, dataset)
+    height, width = splits["train"][0].shape[1:3]
+    settings = {
+        "dataset": dataset, "epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
+        "backbone_weights": None if backbone_weights is None else str(backbone_weights),
+        "init_weights": None if init_weights is None else str(Path(init_weights).resolve()),
+        "augment": bool(augment), "mixed_precision": mixed_precision, "seed": int(seed),
+        "data_parallel": bool(data_parallel), "precise_bn_images": int(precise_bn_images),
+        "precise_bn": resolve_precise_bn(precise_bn, backbone_weights, init_weights),
+        "keras_backend": keras.backend.backend()}
+    options = _model_options(height, width, preset, attention, output_stride)
+    config = build_config(options, splits, data_dir, settings)
+    state = open_run(run_dir, config, overwrite)
+    done = 0 if state is None else state["epoch"]
+    if done >= epochs:
+        print(f"{run_dir}: this run has finished its {done} epochs (best val_loss "
+              f"{state['best']['val_loss']:.4f} at epoch {state['best']['epoch']}); "
+              "raise --epochs to continue it", flush=True)
+        return {"run_dir": str(run_dir), "epochs_done": done, "best": state["best"], "ran": 0}
+    keras.utils.set_random_seed(int(seed) + done)
+    state = _train_model(splits, config, state, run_dir, verbose)
+    return {"run_dir": str(run_dir), "epochs_done": state["epoch"], "best": state["best"],
+            "ran": state["epoch"] - done}

@@ -1,0 +1,111 @@
+"""The epochs of a run: train, recompute batch-norm statistics, validate, keep the best, save state."""
+import math
+import time
+from pathlib import Path
+
+import keras
+
+from attention_deeplab.data.loader import ArraySequence
+from attention_deeplab.plots import plot_training_curves
+from attention_deeplab.runs import BEST_WEIGHTS
+from attention_deeplab.training.config import LR_SCHEDULE
+from attention_deeplab.training.callbacks import EpochProgress, NanGuard
+from attention_deeplab.training.precise_bn import recompute_bn_statistics
+from attention_deeplab.training.run_folder import (
+    TrainingError, save_state, save_weights_atomic, write_history)
+
+
+def _sequences(splits, config):
+    """The training, validation and batch-norm-statistics batches."""
+    batch, seed = config["batch_size"], config["seed"]
+    train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
+                          augment=config["augment"])
+    val = ArraySequence(*splits["val"], batch)
+    # Its own seed: the statistics are drawn from a sample other than the epoch's order.
+    stats = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed + 1,
+                          limit=config["precise_bn_images"])
+    return train, val, stats
+
+
+def _schedule(model, state):
+    """The original's ReduceLROnPlateau, with the wait and best of a resumed run."""
+    schedule = keras.callbacks.ReduceLROnPlateau(**LR_SCHEDULE, verbose=1)
+    schedule.set_model(model)
+    for key, value in ((state or {}).get("lr_schedule") or {}).items():
+        setattr(schedule, key, value)
+    return schedule
+
+
+def _fit_epoch(model, train, epoch, epochs, verbose):
+    """One epoch of `fit`; a clear error on a NaN or infinite loss."""
+    train.epoch = epoch
+    guard = NanGuard()
+    callbacks = [guard, EpochProgress(epochs)] if verbose else [guard]
+    result = model.fit(train, initial_epoch=epoch, epochs=epoch + 1, shuffle=False,
+                       verbose=verbose, callbacks=callbacks)
+    if guard.failed_at is not None:
+        _, batch, loss = guard.failed_at
+        raise TrainingError(
+            f"the training loss became {loss} at epoch {epoch + 1}, batch {batch + 1}: "
+            "training stopped (the run folder keeps the last finished epoch); try a "
+            "lower --lr, or no --mixed-precision float16")
+    return {key: float(values[-1]) for key, values in result.history.items()}
+
+
+def _current_lr(model):
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def _epoch_row(epoch, logs, val, lr, seconds):
+    """One row of history.csv."""
+    if not math.isfinite(float(val["loss"])):
+        raise TrainingError(f"the validation loss became {val['loss']} at epoch {epoch + 1}: "
+                            "training stopped; try a lower --lr")
+    val = {key: float(value) for key, value in val.items()}
+    return {"epoch": epoch + 1, "loss": logs["loss"], "val_loss": val["loss"],
+            "accuracy": logs.get("accuracy"), "dice": logs.get("dice"),
+            "val_accuracy": val.get("accuracy"), "val_dice": val.get("dice"),
+            "lr": lr, "seconds": round(seconds, 2)}
+
+
+def run_epochs(model, splits, config, state, run_dir, verbose=1):
+    """Trains from the state's epoch to `config["epochs"]`, saving after each epoch.
+
+    Args:
+        model: keras.Model, compiled, with the state's weights restored.
+        splits: dict. "train" and "val" (images, masks).
+        config: dict. The run's resolved configuration.
+        state: dict or None. The resume state of the last finished epoch.
+        run_dir: Path. The run folder.
+        verbose: int. Keras progress display: 0 silent, 1 a bar per epoch.
+
+    Returns:
+        dict. The final state (epoch, history, best, lr_schedule).
+    """
+    run_dir = Path(run_dir)
+    train, val, stats = _sequences(splits, config)
+    schedule = _schedule(model, state)
+    state = state or {"epoch": 0, "history": [], "best": {"val_loss": None, "epoch": None}}
+    for epoch in range(state["epoch"], config["epochs"]):
+        started = time.perf_counter()
+        logs = _fit_epoch(model, train, epoch, config["epochs"], verbose)
+        if config["precise_bn"]:
+            stats.epoch = epoch
+            recompute_bn_statistics(model, stats)
+        results = model.evaluate(val, return_dict=True, verbose=0)
+        row = _epoch_row(epoch, logs, results, _current_lr(model), time.perf_counter() - started)
+        schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
+        best = state["best"]
+        if best["val_loss"] is None or row["val_loss"] < best["val_loss"]:
+            save_weights_atomic(model, run_dir / BEST_WEIGHTS)
+            best = {"val_loss": row["val_loss"], "epoch": epoch + 1}
+        state = {"epoch": epoch + 1, "history": state["history"] + [row], "best": best,
+                 "lr_schedule": {"best": schedule.best, "wait": schedule.wait,
+                                 "cooldown_counter": schedule.cooldown_counter}}
+        save_state(run_dir, model, state)
+        write_history(run_dir, state["history"])
+        plot_training_curves(state["history"], run_dir / "training_curves.png")
+        if verbose:
+            print(f"epoch {epoch + 1}/{config['epochs']}: val_loss {row['val_loss']:.4f}, "
+                  f"val_dice {row['val_dice']:.4f}, best epoch {best['epoch']}", flush=True)
+    return state

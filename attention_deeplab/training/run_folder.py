@@ -1,0 +1,135 @@
+"""What a run folder holds besides `config.json`: the resume state and the history.
+
+The state of the last finished epoch (weights, optimizer variables,
+learning-rate schedule, best-so-far, history) is written into a fresh
+`state-<epoch>/` folder, then `state.json`, which names it, replaces the
+previous one by an atomic rename. A kill at any moment therefore leaves the
+previous epoch's state or the new one, never a mixture; `history.csv` is
+rewritten from that state, so it has no gap and no duplicate.
+"""
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from attention_deeplab.runs import BEST_WEIGHTS, CONFIG_NAME, make_temporary, write_json_atomic
+
+STATE_NAME = "state.json"
+HISTORY_NAME = "history.csv"
+HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
+                   "val_accuracy", "val_dice", "lr", "seconds")
+# What makes two runs different runs: resuming across a change would mix them.
+IDENTITY_KEYS = ("data_fingerprint", "model", "batch_size", "lr", "seed", "augment")
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot start or go on, with a one-line reason."""
+
+
+def check_compatible(saved, config, run_dir):
+    """Raises TrainingError when `saved` and `config` describe different runs."""
+    changed = [key for key in IDENTITY_KEYS if saved.get(key) != config.get(key)]
+    if changed:
+        diffs = "; ".join(f"{k}: {saved.get(k)!r} there, {config.get(k)!r} now" for k in changed)
+        raise TrainingError(
+            f"{run_dir} holds a different run ({diffs}): pass --overwrite to "
+            "start it again, or choose another --run-dir")
+
+
+def clear_run(run_dir):
+    """Removes a previous run's files (for --overwrite), and nothing else."""
+    run_dir = Path(run_dir)
+    for name in (CONFIG_NAME, STATE_NAME, HISTORY_NAME, BEST_WEIGHTS, "training_curves.png"):
+        (run_dir / name).unlink(missing_ok=True)
+    for folder in run_dir.glob("state-*"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def save_weights_atomic(model, path):
+    """`model.save_weights` through a temporary file and a rename."""
+    path = Path(path)
+    handle, tmp = make_temporary(path, suffix=".weights.h5")
+    os.close(handle)
+    try:
+        model.save_weights(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _optimizer_arrays(optimizer):
+    return {f"{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer.variables)}
+
+
+def save_state(run_dir, model, state):
+    """Writes the resume state of the epoch `state["epoch"]` (number of epochs finished).
+
+    Args:
+        run_dir: Path. The run folder.
+        model: keras.Model, compiled, whose optimizer is built.
+        state: dict, JSON-able: epoch, history, lr_schedule, best.
+    """
+    run_dir = Path(run_dir)
+    folder = run_dir / f"state-{state['epoch']:04d}"
+    shutil.rmtree(folder, ignore_errors=True)  # left by a kill during its writing
+    folder.mkdir(parents=True)
+    model.save_weights(folder / "model.weights.h5")
+    with open(folder / "optimizer.npz", "wb") as stream:
+        np.savez(stream, **_optimizer_arrays(model.optimizer))
+        stream.flush()
+        os.fsync(stream.fileno())
+    write_json_atomic(run_dir / STATE_NAME, {**state, "folder": folder.name})
+    for old in run_dir.glob("state-*"):
+        if old != folder:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def read_state(run_dir):
+    """The saved resume state (a dict) or None when no epoch has finished."""
+    import json
+
+    path = Path(run_dir) / STATE_NAME
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise TrainingError(f"{path} is damaged ({error}): pass --overwrite to start again")
+
+
+def restore_state(run_dir, model, state):
+    """Loads the weights and optimizer variables that `state` names into `model`."""
+    folder = Path(run_dir) / state["folder"]
+    optimizer = model.optimizer
+    if not optimizer.built:  # so that its variables exist to be assigned
+        optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(folder / "model.weights.h5")
+        with np.load(folder / "optimizer.npz") as arrays:
+            saved = [arrays[key] for key in sorted(arrays.files)]
+    except (OSError, ValueError, KeyError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise TrainingError(f"cannot resume from {folder} ({reason}): pass --overwrite "
+                            "to start again") from error
+    variables = optimizer.variables
+    if len(saved) != len(variables) or any(
+            tuple(a.shape) != tuple(v.shape) for a, v in zip(saved, variables)):
+        raise TrainingError(f"the optimizer state in {folder} does not fit this model: "
+                            "pass --overwrite to start again")
+    for variable, value in zip(variables, saved):
+        variable.assign(value)
+
+
+def write_history(run_dir, history):
+    """Rewrites `history.csv` from the list of epoch rows, atomically."""
+    path = Path(run_dir) / HISTORY_NAME
+    handle, tmp = make_temporary(path, suffix=".csv")
+    with os.fdopen(handle, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(history)
+    os.replace(tmp, path)

@@ -1,0 +1,68 @@
+"""The model a run trains: built from its options, started from the requested
+weights, compiled with the paper's recipe."""
+import contextlib
+from pathlib import Path
+
+import keras
+
+from attention_deeplab.training.callbacks import PooledDice
+from attention_deeplab.training.run_folder import TrainingError
+
+MIXED_POLICIES = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
+
+
+@contextlib.contextmanager
+def precision_policy(mixed_precision):
+    """Sets the global dtype policy for the run and restores the previous one after it."""
+    previous = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy(MIXED_POLICIES[mixed_precision])
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _build(options, weights):
+    """Builds the network; a separate function so tests can stand a small model in."""
+    from attention_deeplab.model import build_from_options
+
+    return build_from_options(options, weights=weights, compile=False)
+
+
+def _load_init_weights(model, path):
+    from attention_deeplab.model import load_weights_into
+
+    if not Path(path).is_file():
+        raise TrainingError(f"--init-weights {path}: no such file")
+    try:
+        load_weights_into(model, path)
+    except Exception as error:  # the loader's reasons vary by format; all are fatal
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise TrainingError(f"--init-weights {path} does not fit the model: {reason}") from error
+
+
+def build_model(options, backbone_weights, init_weights, lr):
+    """Builds and compiles the model to train (Adam, binary cross-entropy, as the original).
+
+    Args:
+        options: dict. The model options (see `attention_deeplab.model.model_options`).
+        backbone_weights: str or None. "pascal_voc", a path, or None (from scratch).
+            Ignored when `init_weights` is given.
+        init_weights: str or None. Weights of a whole previous model to start from.
+        lr: float. Adam's learning rate.
+
+    Returns:
+        keras.Model, compiled with accuracy and pooled Dice metrics.
+    """
+    start = None if init_weights else backbone_weights
+    try:
+        model = _build(options, start)
+    except (ValueError, OSError) as error:
+        what = f"--backbone-weights {backbone_weights}" if start else "the model options"
+        raise TrainingError(f"cannot build the model with {what}: {error}") from error
+    if init_weights:
+        _load_init_weights(model, init_weights)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                  loss="binary_crossentropy", metrics=["accuracy", PooledDice()])
+    return model

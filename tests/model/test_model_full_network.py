@@ -1,0 +1,104 @@
+"""The full network against the original's checkpoint layout and numeric probe (slow)."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+import keras
+
+from attention_deeplab.model import Deeplabv3pa, load_weights_into
+from attention_deeplab.model.keras2_h5 import weighted_layers, write_keras2_h5
+
+pytestmark = pytest.mark.slow
+
+# Value of weight tensor k from its name and shape, by the fixture README's formula.
+SCALES = {"gamma": (1.0, 0.1), "beta": (0.0, 0.1), "moving_mean": (0.0, 0.05), "bias": (0.0, 0.01)}
+
+
+def probe_value(name, shape, k, last_layer):
+    s = np.sin(0.7 * np.arange(int(np.prod(shape)), dtype=np.float64) + 1.3 * k)
+    if name in SCALES:
+        offset, scale = SCALES[name]
+        value = offset + scale * s if not (last_layer and name == "bias") else 0.0 * s
+    elif name == "moving_variance":
+        value = 1 + 0.5 * np.abs(s)
+    elif name == "depthwise_kernel":
+        value = 2 / np.sqrt(shape[0] * shape[1]) * s
+    else:
+        value = 2 / np.sqrt(np.prod(shape[:-1])) * s * (3000 if last_layer else 1)
+    return value.astype(np.float32).reshape(shape)
+
+
+@pytest.fixture(scope="module")
+def layout(original_checkpoint_dir):
+    return json.loads((original_checkpoint_dir / "layout.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def full_model():
+    return Deeplabv3pa(weights=None, input_shape=(256, 256, 3), compile=False)
+
+
+@pytest.fixture(scope="module")
+def probe_layers(layout):
+    layers, k = [], 0
+    for index, entry in enumerate(layout["layers"]):
+        last = index == len(layout["layers"]) - 1
+        weights = []
+        for weight in entry["weights"]:
+            weights.append((weight["name"], probe_value(weight["name"], weight["shape"], k, last)))
+            k += 1
+        layers.append((entry["layer"], weights))
+    return layers
+
+
+def test_layout_matches_the_original(full_model, layout):
+    ours = weighted_layers(full_model)
+    assert len(ours) == len(layout["layers"]) == 321
+    for index, (layer, entry) in enumerate(zip(ours, layout["layers"])):
+        shapes = [list(v.shape) for v in layer.weights]
+        assert (type(layer).__name__, shapes) == (
+            entry["class"], [w["shape"] for w in entry["weights"]]), (index, layer.name)
+    assert full_model.count_params() == layout["params"] == 57_451_221
+
+
+def test_probe_output_from_authors_checkpoints(full_model, probe_layers, original_checkpoint_dir,
+                                               tmp_path):
+    write_keras2_h5(tmp_path / "weights_only", probe_layers)
+    write_keras2_h5(tmp_path / "whole_model", probe_layers, whole_model=True)
+    shutil.copyfile(tmp_path / "weights_only", tmp_path / "weights_only.h5")
+    shutil.copyfile(tmp_path / "whole_model", tmp_path / "whole_model.hdf5")
+    expected = [a for _, weights in probe_layers for _, a in weights]
+    probe = np.load(original_checkpoint_dir / "probe.npz")
+    for name in ("weights_only", "whole_model", "weights_only.h5", "whole_model.hdf5"):
+        for variable in full_model.weights:  # so that each file has to load everything
+            variable.assign(np.zeros(variable.shape, "float32"))
+        assert load_weights_into(full_model, tmp_path / name) == "keras2_h5:order"
+        ours = [v.numpy() for layer in weighted_layers(full_model) for v in layer.weights]
+        assert all(np.array_equal(a, b) for a, b in zip(ours, expected)), name
+    y = full_model.predict(probe["x_uint8"].astype("float32") / 255.0, verbose=0)
+    assert np.abs(y - probe["y"]).max() < 1e-4
+
+
+def test_pascal_voc_start_by_name(full_model, monkeypatch, tmp_path):
+    rng = np.random.default_rng(2)
+    layers = [("entry_flow_conv1_1", [("kernel", rng.normal(size=(3, 3, 3, 32)))]),
+              ("aspp0", [("kernel", rng.normal(size=(1, 1, 2048, 256)))]),
+              ("concat_projection", [("kernel", rng.normal(size=(1, 1, 1280, 256)))]),
+              ("logits_semantic", [("kernel", rng.normal(size=(1, 1, 256, 21))),
+                                   ("bias", np.zeros(21))])]
+    path = tmp_path / "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5"
+    write_keras2_h5(path, [(n, [(w, a.astype("float32")) for w, a in ws]) for n, ws in layers])
+    calls = []
+
+    def cached_get_file(fname, origin, **kwargs):
+        calls.append((fname, origin))
+        return str(path)
+
+    monkeypatch.setattr(keras.utils, "get_file", cached_get_file)
+    with pytest.warns(UserWarning, match="319 of the model's 321 layers"):
+        model = Deeplabv3pa(weights="pascal_voc", compile=False)
+    assert calls[0][0] == path.name and "bonlime/keras-deeplab-v3-plus" in calls[0][1]
+    np.testing.assert_array_equal(model.get_layer("aspp0").get_weights()[0],
+                                  layers[1][1][0][1].astype("float32"))

@@ -1,0 +1,38 @@
+"""Precise batch-norm statistics: population values over the batches, nothing else touched."""
+import keras
+import numpy as np
+
+from attention_deeplab.training import recompute_bn_statistics
+
+
+def test_statistics_are_the_population_mean_and_variance():
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(3.0 + i, 1.0 + i, (4, 6, 6, 2)).astype(np.float32) for i in range(3)]
+    inputs = keras.Input((6, 6, 2))
+    norm = keras.layers.BatchNormalization(momentum=0.99)
+    drop = keras.layers.Dropout(0.5)
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1)(drop(norm(inputs))))
+    frozen_in = keras.Input((6, 6, 2))
+    frozen = keras.layers.BatchNormalization()
+    frozen.trainable = False
+    nested = keras.Model(frozen_in, model(frozen(frozen_in)))
+
+    assert recompute_bn_statistics(nested, batches) == 1
+    # The frozen norm in front (mean 0, variance 1) scales by 1 / sqrt(1 + epsilon).
+    pooled = np.concatenate(batches).reshape(-1, 2) / np.sqrt(1 + frozen.epsilon)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), pooled.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(norm.moving_variance.numpy(), pooled.var(0), rtol=1e-4)
+    np.testing.assert_array_equal(frozen.moving_mean.numpy(), 0)  # frozen: left alone
+    assert norm.momentum == 0.99 and drop.rate == 0.5  # restored
+
+
+def test_batches_of_pairs_and_training_outputs_unchanged():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(4, 6, 6, 3)).astype(np.float32)
+    inputs = keras.Input((6, 6, 3))
+    model = keras.Model(inputs, keras.layers.BatchNormalization()(keras.layers.Conv2D(2, 1)(inputs)))
+    before = model(x, training=True)
+    recompute_bn_statistics(model, [(x, np.zeros((4, 6, 6, 1)))])
+    np.testing.assert_allclose(model(x, training=True), before, atol=1e-5)
+    # In inference mode the recomputed statistics now give the training-mode output.
+    np.testing.assert_allclose(model(x, training=False), before, atol=1e-2)
