@@ -21,7 +21,7 @@ from attention_deeplab.inference import predict_array
 DATASET_FOLDERS = {"isic2018": ("dataset_isic18", "output/isic2018"),
                    "isic2017": ("dataset_isic17", "output/isic2017"),
                    "ph2": ("dataset_ph2", "output/ph2")}
-# Azad et al. 2020, Table 1 (ISIC 2018): the scores the paper reports for its model.
+# Azad et al. 2020: the ISIC 2018 scores the paper reports for Attention Deeplabv3+.
 PAPER_SCORES = {"isic2018": {"f1": 0.912, "sensitivity": 0.885, "specificity": 0.988,
                              "accuracy": 0.964}}
 TABLE_ROWS = (("f1", "F1 (Dice)"), ("jaccard", "Jaccard (IoU)"), ("accuracy", "Accuracy"),

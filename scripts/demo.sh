@@ -28,7 +28,7 @@ $PY Evaluate_Skin.py --run-dir "$RUN" --data-dir "$DATA"
 $PY - "$RUN/evaluation/test/metrics.json" <<'PYEOF'
 import json, sys
 metrics = json.load(open(sys.argv[1]))
-dice = metrics["pooled"]["dice"]
+dice = metrics["pooled"]["f1"]
 print(f"\nDemo finished: pooled Dice {dice:.3f} on the synthetic test split.")
 print(f"Metrics, curves, masks and overlays: {sys.argv[1].rsplit('/', 1)[0]}/")
 PYEOF

@@ -46,4 +46,8 @@ def run_prepare(dataset, args):
     except PrepareError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written; an earlier set is left as it was",
+              file=sys.stderr)
+        return 130
     return 0

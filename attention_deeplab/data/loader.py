@@ -154,11 +154,13 @@ class ArraySequence(keras.utils.PyDataset):
         epoch: int. The epoch whose order is drawn. Defaults to 0.
         limit: int or None. Use only the first `limit` images of each epoch's
             order. Defaults to None (all).
+        min_batch: int. Leave out a last batch smaller than this (for
+            training: a lone image has no batch statistics). Defaults to 1.
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
     """
 
     def __init__(self, images, masks, batch_size, shuffle=False, seed=0,
-                 augment=False, epoch=0, limit=None, **kwargs):
+                 augment=False, epoch=0, limit=None, min_batch=1, **kwargs):
         super().__init__(**kwargs)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -166,6 +168,8 @@ class ArraySequence(keras.utils.PyDataset):
         self.batch_size = int(batch_size)
         self.shuffle, self.seed, self.augment = shuffle, int(seed), augment
         self.limit = len(images) if limit is None else min(int(limit), len(images))
+        if self.limit > self.batch_size and 0 < self.limit % self.batch_size < min_batch:
+            self.limit -= self.limit % self.batch_size
         self.epoch = int(epoch)
 
     def __len__(self):

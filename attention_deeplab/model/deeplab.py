@@ -155,6 +155,9 @@ def Deeplabv3pa(weights="pascal_voc", input_tensor=None, input_shape=(256, 256, 
     if weights is not None and not isinstance(weights, (str, os.PathLike)):
         raise ValueError(f"weights must be None, 'pascal_voc' or a file path, got {weights!r}")
     pascal_voc = isinstance(weights, str) and weights == "pascal_voc"
+    if weights is not None and not pascal_voc and not os.path.isfile(weights):
+        raise FileNotFoundError(f"weights file {os.fspath(weights)!r} does not exist "
+                                "(weights: None, 'pascal_voc' or a file path)")
     if pascal_voc and preset != "full":
         raise ValueError(f"weights='pascal_voc' needs preset='full' (got preset={preset!r}): "
                          "the PASCAL VOC start only fits the full network; use weights=None")

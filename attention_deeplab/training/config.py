@@ -29,6 +29,9 @@ def load_training_data(data_dir, batch_size, dataset=None):
     if train_hw != val_hw:
         raise TrainingError(f"{data_dir}: training images are {train_hw[0]}x{train_hw[1]} "
                             f"but validation images {val_hw[0]}x{val_hw[1]}")
+    if batch_size < 2:
+        raise TrainingError(f"--batch-size must be at least 2 (batch norm needs the "
+                            f"statistics of a batch), got {batch_size}")
     count = len(splits["train"][0])
     if batch_size > count:
         raise TrainingError(f"--batch-size {batch_size} is larger than the training set "

@@ -7,7 +7,7 @@ import keras
 from attention_deeplab.runs import read_config, write_config
 from attention_deeplab.training.config import (
     build_config, load_training_data, resolve_precise_bn)
-from attention_deeplab.training.distribute import data_parallel_scope, end_data_parallel
+from attention_deeplab.training.distribute import DataParallel
 from attention_deeplab.training.loop import run_epochs
 from attention_deeplab.training.run_folder import (
     STATE_NAME, TrainingError, check_compatible, clear_run, read_state, restore_state,
@@ -49,20 +49,21 @@ def _model_options(height, width, preset, attention, output_stride):
 
 
 def _train_model(splits, config, state, run_dir, verbose):
-    """Builds the model (in the data-parallel scope if asked), restores, trains."""
-    scope = contextlib.nullcontext()
-    if config["data_parallel"]:
-        scope, _ = data_parallel_scope(config["batch_size"])
-    try:
-        with precision_policy(config["mixed_precision"]), scope:
+    """Builds the model (in the data-parallel engine if asked), restores, trains."""
+    parallel = DataParallel(config["batch_size"]) if config["data_parallel"] else None
+    with precision_policy(config["mixed_precision"]):
+        with parallel.build_scope() if parallel else contextlib.nullcontext():
             model = build_model(config["model"], config["backbone_weights"],
                                 config["init_weights"], config["lr"])
             if state is not None:
                 restore_state(run_dir, model, state)
-            return run_epochs(model, splits, config, state, run_dir, verbose)
-    finally:
-        if config["data_parallel"]:
-            end_data_parallel()
+        twin = None
+        if parallel:
+            print(f"data parallel over {parallel.devices} devices, "
+                  f"{config['batch_size'] // parallel.devices} images each per step", flush=True)
+            twin = build_model(config["model"], None, None, config["lr"])
+        return run_epochs(model, splits, config, state, run_dir, verbose,
+                          parallel=parallel, twin=twin)
 
 
 def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e-4,

@@ -1,4 +1,5 @@
 """The epochs of a run: train, recompute batch-norm statistics, validate, keep the best, save state."""
+import contextlib
 import math
 import time
 from pathlib import Path
@@ -18,12 +19,16 @@ from attention_deeplab.training.run_folder import (
 def _sequences(splits, config):
     """The training, validation and batch-norm-statistics batches."""
     batch, seed = config["batch_size"], config["seed"]
+    # A last batch of one image has no batch statistics (and its gradient
+    # crashes TensorFlow); data-parallel engines split only full batches. The
+    # images left out change with each epoch's shuffle.
     train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
-                          augment=config["augment"])
+                          augment=config["augment"],
+                          min_batch=batch if config["data_parallel"] else 2)
     val = ArraySequence(*splits["val"], batch)
     # Its own seed: the statistics are drawn from a sample other than the epoch's order.
     stats = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed + 1,
-                          limit=config["precise_bn_images"])
+                          limit=config["precise_bn_images"], min_batch=2)
     return train, val, stats
 
 
@@ -68,7 +73,20 @@ def _epoch_row(epoch, logs, val, lr, seconds):
             "lr": lr, "seconds": round(seconds, 2)}
 
 
-def run_epochs(model, splits, config, state, run_dir, verbose=1):
+def _validate(model, twin, stats, val):
+    """Precise statistics (when `stats` is given), then the validation metrics,
+    on the undistributed `twin` when there is one."""
+    evaluator = model if twin is None else twin
+    if twin is not None:
+        twin.set_weights(model.get_weights())
+    if stats is not None:
+        recompute_bn_statistics(evaluator, stats)
+        if twin is not None:
+            model.set_weights(twin.get_weights())
+    return evaluator.evaluate(val, return_dict=True, verbose=0)
+
+
+def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, twin=None):
     """Trains from the state's epoch to `config["epochs"]`, saving after each epoch.
 
     Args:
@@ -78,6 +96,8 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1):
         state: dict or None. The resume state of the last finished epoch.
         run_dir: Path. The run folder.
         verbose: int. Keras progress display: 0 silent, 1 a bar per epoch.
+        parallel: DataParallel or None. The engine `fit` runs in.
+        twin: keras.Model or None. An undistributed copy that validates.
 
     Returns:
         dict. The final state (epoch, history, best, lr_schedule).
@@ -88,11 +108,10 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1):
     state = state or {"epoch": 0, "history": [], "best": {"val_loss": None, "epoch": None}}
     for epoch in range(state["epoch"], config["epochs"]):
         started = time.perf_counter()
-        logs = _fit_epoch(model, train, epoch, config["epochs"], verbose)
-        if config["precise_bn"]:
-            stats.epoch = epoch
-            recompute_bn_statistics(model, stats)
-        results = model.evaluate(val, return_dict=True, verbose=0)
+        with parallel.fit_scope() if parallel else contextlib.nullcontext():
+            logs = _fit_epoch(model, train, epoch, config["epochs"], verbose)
+        stats.epoch = epoch
+        results = _validate(model, twin, stats if config["precise_bn"] else None, val)
         row = _epoch_row(epoch, logs, results, _current_lr(model), time.perf_counter() - started)
         schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
         best = state["best"]

@@ -107,3 +107,11 @@ def test_sequence_augment_moves_image_and_mask_together(rng):
     # Each mask still matches its image pixel for pixel.
     for image, mask in zip(x, y[..., 0]):
         assert np.corrcoef(image[..., 0].ravel(), mask.ravel())[0, 1] > 0.99
+
+
+def test_sequence_leaves_out_a_last_batch_below_min_batch():
+    images, masks = np.zeros((9, 4, 4, 3), np.uint8), np.zeros((9, 4, 4), np.uint8)
+    assert len(ArraySequence(images, masks, batch_size=4)) == 3
+    seq = ArraySequence(images, masks, batch_size=4, shuffle=True, min_batch=2)
+    assert len(seq) == 2 and len(seq.epoch_order(0)) == 8
+    assert len(ArraySequence(images[:3], masks[:3], batch_size=4, min_batch=2)) == 1

@@ -75,3 +75,15 @@ def standin_no_dropout(monkeypatch):
 
     monkeypatch.setattr("attention_deeplab.training.setup._build", build)
     return built
+
+
+@pytest.fixture
+def make_data():
+    """`make_arrays`, for tests that need other sizes."""
+    return make_arrays
+
+
+@pytest.fixture
+def make_standin():
+    """`standin_model`, for tests that need one outside training."""
+    return standin_model

@@ -53,6 +53,7 @@ def kill_when(monkeypatch, condition):
     monkeypatch.setattr("attention_deeplab.training.loop.save_state", save_state)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_matches_uninterrupted_run(
         data_dir, tmp_path, standin_no_dropout, batch_log):
     whole = tmp_path / "whole"
@@ -80,6 +81,7 @@ def test_resume_after_kill_matches_uninterrupted_run(
     assert final_resumed.optimizer.iterations.numpy() == 9
 
 
+@pytest.mark.slow
 def test_kill_while_saving_keeps_previous_epoch(data_dir, tmp_path, standin):
     run_dir = tmp_path / "run"
     with pytest.MonkeyPatch.context() as patch:

@@ -39,6 +39,7 @@ def test_run_folder_contents(data_dir, tmp_path, standin):
     standin[0].load_weights(run_dir / "best.weights.h5")
 
 
+@pytest.mark.slow
 def test_finished_run_says_so_and_more_epochs_continue(data_dir, tmp_path, standin, capsys):
     run_dir = tmp_path / "run"
     argv = ["--data-dir", str(data_dir), "--run-dir", str(run_dir), *BASE]
@@ -51,6 +52,7 @@ def test_finished_run_says_so_and_more_epochs_continue(data_dir, tmp_path, stand
     assert read_config(run_dir)["epochs"] == 3
 
 
+@pytest.mark.slow
 def test_different_run_refused_unless_overwrite(data_dir, tmp_path, standin, capsys):
     run_dir = tmp_path / "run"
     argv = ["--data-dir", str(data_dir), "--run-dir", str(run_dir), "--epochs", "1", *BASE]

@@ -1,0 +1,114 @@
+"""Peak memory of one training epoch: our memory-mapped uint8 pipeline against
+loading like the original (float64 arrays, `dataset_normalized`, `fit` on arrays).
+
+Writes arrays of ISIC 2018's size (1815 training + 259 validation images at
+256x256; `--scale` takes a fraction of that), then trains the reduced network
+for one epoch in a child process for each, and reports each child's maximum
+resident set. Claim: ours at least 4 times lower and under 2.5 GB at scale 1.
+
+    python benchmarks/bench_train_memory.py              # scale 0.1, a few minutes
+    python benchmarks/bench_train_memory.py --scale 1    # ISIC 2018's size, ~25 min on 2 cores
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SIZES = {"train": 1815, "val": 259}  # ISIC 2018, the original split
+
+
+def write_arrays(folder, scale, size, dtype):
+    """Disc-on-skin images and masks, written chunk by chunk (never whole in memory)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size]
+    for split, full in SIZES.items():
+        count = max(8, round(full * scale))
+        images = np.lib.format.open_memmap(folder / f"data_{split}.npy", "w+", dtype, (count, size, size, 3))
+        masks = np.lib.format.open_memmap(folder / f"mask_{split}.npy", "w+", dtype, (count, size, size))
+        for i in range(count):
+            cy, cx, r = rng.integers(size // 4, 3 * size // 4, 3)
+            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < (r // 2) ** 2
+            image = rng.integers(150, 220, (size, size, 3))
+            image[disc] -= 100
+            images[i], masks[i] = image, disc * 255
+        images.flush(), masks.flush()
+        del images, masks
+
+
+def child_ours(data, run):
+    from attention_deeplab.training import train
+
+    train(data, run, epochs=1, batch_size=7, preset="tiny", backbone_weights="none", verbose=0)
+
+
+def dataset_normalized(imgs):
+    """The original's normalisation, as it ran (float64)."""
+    imgs_normalized = np.empty(imgs.shape)
+    imgs_std, imgs_mean = np.std(imgs), np.mean(imgs)
+    imgs_normalized = (imgs - imgs_mean) / imgs_std
+    for i in range(imgs.shape[0]):
+        imgs_normalized[i] = ((imgs_normalized[i] - np.min(imgs_normalized[i]))
+                              / (np.max(imgs_normalized[i]) - np.min(imgs_normalized[i]))) * 255
+    return imgs_normalized
+
+
+def child_baseline(data, run):
+    from attention_deeplab.training.setup import build_model
+
+    tr_data, val_data = np.load(data / "data_train.npy"), np.load(data / "data_val.npy")
+    tr_mask = np.expand_dims(np.load(data / "mask_train.npy"), axis=3)
+    val_mask = np.expand_dims(np.load(data / "mask_val.npy"), axis=3)
+    tr_data, val_data = dataset_normalized(tr_data), dataset_normalized(val_data)
+    tr_mask, val_mask = tr_mask / 255.0, val_mask / 255.0
+    model = build_model({"input_shape": list(tr_data.shape[1:]), "preset": "tiny"}, None, None, 1e-4)
+    model.fit(tr_data, tr_mask, batch_size=7, epochs=1, shuffle=True, verbose=0,
+              validation_data=(val_data, val_mask))
+
+
+def run_child(kind, data, run):
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); sys.argv = ['x', '--child', {kind!r}, "
+            f"'--data', {str(data)!r}, '--run', {str(run)!r}]; import runpy; "
+            f"runpy.run_path({str(Path(__file__).resolve())!r}, run_name='__main__')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode or not lines:
+        raise SystemExit(f"{kind} child failed:\n{out.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=0.1, help="fraction of ISIC 2018's size")
+    parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--child", choices=("ours", "baseline"), help=argparse.SUPPRESS)
+    parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        {"ours": child_ours, "baseline": child_baseline}[args.child](args.data, args.run)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # KiB -> GiB
+        print(json.dumps({"peak_gib": peak}))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench_train_memory_") as tmp:
+        tmp = Path(tmp)
+        for name, dtype in (("uint8", np.uint8), ("float64", np.float64)):
+            (tmp / name).mkdir()
+            write_arrays(tmp / name, args.scale, args.size, dtype)
+        ours = run_child("ours", tmp / "uint8", tmp / "run_ours")["peak_gib"]
+        base = run_child("baseline", tmp / "float64", tmp / "run_base")["peak_gib"]
+    count = {k: max(8, round(v * args.scale)) for k, v in SIZES.items()}
+    print(f"one epoch, reduced network, {count['train']}+{count['val']} images at "
+          f"{args.size}x{args.size} (scale {args.scale})")
+    print(f"peak RSS ours (uint8, memory-mapped, per-batch normalisation): {ours:.2f} GiB")
+    print(f"peak RSS original-like (float64 np.load, dataset_normalized, fit): {base:.2f} GiB")
+    print(f"ratio original-like / ours: {base / ours:.2f}x (claim at scale 1: >= 4x, ours < 2.5 GB)")
+
+
+if __name__ == "__main__":
+    main()
