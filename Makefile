@@ -30,6 +30,15 @@ test: $(TEST_STAMP)
 test-fast: $(TEST_STAMP)
 	$(PY) -m pytest -m "not slow"
 
+# The other Keras 3 engines, CPU builds (torch 2.13.0 lies on this machine's disk).
+BACKENDS_STAMP := $(VENV)/.installed-backends
+$(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
+	$(PY) -m pip install -q -r requirements-backends.txt
+	touch $@
+
+test-backends: $(BACKENDS_STAMP)
+	RUN_BACKEND_TESTS=1 $(PY) -m pytest tests/backends
+
 bench: $(STAMP)
 	bash scripts/bench.sh $(PY)
 

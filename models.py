@@ -6,12 +6,15 @@
     python models.py --convert weight_isic18_deeplab_v3pa isic18.keras
 """
 import argparse
+import os
 import sys
 
-from attention_deeplab.model import (  # noqa: F401 (re-exported for `import models`)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before Keras imports TensorFlow
+
+from attention_deeplab.model import (  # noqa: E402,F401 (re-exported for `import models`)
     BilinearResize, Deeplabv3pa, build_from_options, load_pascal_voc, load_weights_into,
     model_options)
-from attention_deeplab.model.convert import convert_checkpoint
+from attention_deeplab.model.convert import convert_checkpoint  # noqa: E402
 
 
 def build_parser():

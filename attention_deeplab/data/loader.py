@@ -5,6 +5,7 @@ normalised them at once. Here the uint8 arrays stay memory-mapped and each
 batch is normalised as it is drawn, so memory does not grow with the dataset.
 """
 import json
+import mmap
 from pathlib import Path
 
 import keras
@@ -123,6 +124,19 @@ def normalize_masks(batch):
     return batch if batch.ndim == 4 else batch[..., None]
 
 
+# Pages of a memory map, once read, count in the process's resident set until
+# unmapped; dropping them every this many bytes keeps it flat over an epoch.
+RELEASE_BYTES = 128 * 2 ** 20
+
+
+def release_pages(array):
+    """Drops a memory map's pages from this process's resident set (they stay in
+    the page cache, so reading them again is cheap). Other arrays: nothing."""
+    mapping = getattr(array, "_mmap", None)
+    if mapping is not None and hasattr(mmap, "MADV_DONTNEED"):
+        mapping.madvise(mmap.MADV_DONTNEED)
+
+
 def augment_pair(image, mask, rng):
     """Flips and rotates one image and its mask together by a multiple of 90 degrees.
 
@@ -171,6 +185,7 @@ class ArraySequence(keras.utils.PyDataset):
         if self.limit > self.batch_size and 0 < self.limit % self.batch_size < min_batch:
             self.limit -= self.limit % self.batch_size
         self.epoch = int(epoch)
+        self._bytes_read = 0
 
     def __len__(self):
         return -(-self.limit // self.batch_size)
@@ -195,6 +210,10 @@ class ArraySequence(keras.utils.PyDataset):
         # batch does not matter to the gradient.
         ordered = np.sort(indices)
         images, masks = self.images[ordered], self.masks[ordered]
+        self._bytes_read += images.nbytes + masks.nbytes
+        if self._bytes_read > RELEASE_BYTES:
+            release_pages(self.images), release_pages(self.masks)
+            self._bytes_read = 0
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, int(index), 1])
             pairs = [augment_pair(i, m, rng) for i, m in zip(images, masks)]

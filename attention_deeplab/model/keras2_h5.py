@@ -4,6 +4,7 @@ Layout: root attribute `layer_names`; one group per layer with attribute
 `weight_names` (e.g. `conv2d_22/kernel:0`); one dataset per weight at
 `<layer>/<weight_name>`. Whole-model files hold the same inside `model_weights`.
 """
+import json
 import os
 import warnings
 
@@ -134,12 +135,11 @@ def load_by_name(model, file_layers, path, order_misfit=None):
                              f"in the file, the model's is {describe_layer(layer)}"
                              f"{why_not_order}")
         assignments.append((layer, [a for _, a in by_name[layer.name]]))
-    missing = len(own) - len(common)
+    missing = [layer.name for layer in own if layer.name not in by_name]
     if missing:
-        warnings.warn(f"weights file {path!r} loaded by name: {missing} of the model's "
+        warnings.warn(f"weights file {path!r} loaded by name: {len(missing)} of the model's "
                       f"{len(own)} layers with weights are absent from it and keep their "
-                      f"initial weights (first: {[l.name for l in own if l.name not in by_name][:3]})",
-                      stacklevel=3)
+                      f"initial weights (first: {missing[:3]})", stacklevel=3)
     return assignments
 
 
@@ -166,8 +166,6 @@ def saved_input_shape(path):
         A tuple `(height, width, channels)`, or None for weights-only files or
         configurations without a readable input shape.
     """
-    import json
-
     with h5py.File(os.fspath(path), "r") as f:
         raw = f.attrs.get("model_config")
     if raw is None:

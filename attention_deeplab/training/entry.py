@@ -53,8 +53,9 @@ def _train_model(splits, config, state, run_dir, verbose):
     parallel = DataParallel(config["batch_size"]) if config["data_parallel"] else None
     with precision_policy(config["mixed_precision"]):
         with parallel.build_scope() if parallel else contextlib.nullcontext():
-            model = build_model(config["model"], config["backbone_weights"],
-                                config["init_weights"], config["lr"])
+            # A resumed run's own weights replace any start: fetch nothing then.
+            start = (None, None) if state else (config["backbone_weights"], config["init_weights"])
+            model = build_model(config["model"], *start, config["lr"])
             if state is not None:
                 restore_state(run_dir, model, state)
         twin = None
@@ -104,6 +105,9 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         TrainingError: with a one-line reason.
     """
     backbone_weights = None if str(backbone_weights).lower() in ("none", "") else backbone_weights
+    if epochs < 1 or precise_bn_images < 1 or lr <= 0:
+        raise TrainingError(f"--epochs ({epochs}), --precise-bn-images ({precise_bn_images}) "
+                            f"and --lr ({lr}) must be positive")
     if mixed_precision not in (None, "float16", "bfloat16"):
         raise TrainingError(f"--mixed-precision must be float16 or bfloat16, got {mixed_precision!r}")
     splits = load_training_data(data_dir, batch_size, dataset)

@@ -19,9 +19,9 @@ from attention_deeplab.training.run_folder import (
 def _sequences(splits, config):
     """The training, validation and batch-norm-statistics batches."""
     batch, seed = config["batch_size"], config["seed"]
-    # A last batch of one image has no batch statistics (and its gradient
-    # crashes TensorFlow); data-parallel engines split only full batches. The
-    # images left out change with each epoch's shuffle.
+    # A last batch of one image has no batch statistics (its pooled 1x1
+    # features normalise to zero); data-parallel engines split only full
+    # batches. The images left out change with each epoch's shuffle.
     train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
                           augment=config["augment"],
                           min_batch=batch if config["data_parallel"] else 2)

@@ -98,3 +98,21 @@ def test_nan_loss_stops_with_message(data_dir, tmp_path, standin, monkeypatch, c
     error = capsys.readouterr().err
     assert "loss became nan at epoch 1" in error and "--lr" in error
     assert not (run_dir / "state.json").exists()
+
+
+def test_model_options_and_mixed_precision_resume(data_dir, tmp_path, standin):
+    import keras
+
+    run_dir = tmp_path / "run"
+    argv = ["--data-dir", str(data_dir), "--run-dir", str(run_dir), "--no-attention",
+            "--output-stride", "8", "--mixed-precision", "float16", "--augment", *BASE]
+    assert script.main(argv + ["--epochs", "1"]) == 0
+    config = read_config(run_dir)
+    assert config["model"]["attention"] is False and config["model"]["output_stride"] == 8
+    assert config["mixed_precision"] == "float16" and config["augment"] is True
+    assert keras.config.dtype_policy().name == "float32"  # restored after the run
+    # The loss-scale optimizer's state resumes too.
+    assert script.main(argv + ["--epochs", "2"]) == 0
+    assert type(standin[-1].optimizer).__name__ == "LossScaleOptimizer"
+    assert standin[-1].optimizer.iterations.numpy() == 6
+    assert [row["epoch"] for row in history(run_dir)] == ["1", "2"]
