@@ -36,7 +36,8 @@ def build_parser():
     add("--mixed-precision", choices=("float16", "bfloat16"))
     add("--seed", type=int, default=0)
     add("--data-parallel", action="store_true",
-        help="synchronous training over all local accelerators (TensorFlow, JAX)")
+        help="synchronous training over all local accelerators (TensorFlow, JAX); "
+        "several machines: see attention_deeplab/training/distribute.py")
     add("--precise-bn", choices=("on", "off", "auto"), default="auto",
         help="recompute batch-norm statistics before each validation (auto: on from scratch)")
     add("--precise-bn-images", type=int, default=512, help="images for those statistics")

@@ -95,9 +95,13 @@ def xception_block(inputs, filters, prefix, shortcut, stride=1, rate=1,
     if shortcut == "conv":
         side = inputs
         if stride != 1:
-            side = explicit_padding(side, 1, 1, name=f"{prefix}_shortcut_pad")
-        side = layers.Conv2D(filters[-1], 1, strides=stride, padding="same" if stride == 1
-                             else "valid", use_bias=False, name=f"{prefix}_shortcut")(side)
+            # A strided 1x1 conv needs no padding, and equals subsampling then a 1x1 conv;
+            # done so because PyTorch 2.13's CPU backward of strided 1x1 convs on few
+            # channels corrupts the heap (the tiny preset crashed on the torch backend).
+            side = layers.MaxPooling2D(pool_size=1, strides=stride,
+                                       name=f"{prefix}_shortcut_subsample")(side)
+        side = layers.Conv2D(filters[-1], 1, padding="same", use_bias=False,
+                             name=f"{prefix}_shortcut")(side)
         side = layers.BatchNormalization(epsilon=BACKBONE_EPSILON,
                                          name=f"{prefix}_shortcut_BN")(side)
         outputs = layers.Add(name=f"{prefix}_add")([residual, side])

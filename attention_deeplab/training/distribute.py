@@ -2,16 +2,20 @@
 
 - TensorFlow: `tf.distribute.MirroredStrategy` over the local GPUs (or, where
   none, the logical CPU devices, which is how the tests run it on a CPU).
-  Several machines: `tf.distribute.MultiWorkerMirroredStrategy` with a
-  `TF_CONFIG` environment variable on each machine uses the same code path.
+  Several machines: set `TF_CONFIG` (the cluster and this worker's index) on
+  each machine and run the same command on each; `--data-parallel` then uses
+  `tf.distribute.MultiWorkerMirroredStrategy`, the same engine across machines.
 - JAX: `keras.distribution.DataParallel` over `keras.distribution.list_devices()`.
-  Several machines: call `keras.distribution.initialize()` (it wraps
-  `jax.distributed.initialize`) on each process first; the device list then
-  spans all of them.
-- PyTorch: no engine in Keras for it, so a clear error.
+  Several machines: `keras.distribution.initialize()` (it wraps
+  `jax.distributed.initialize`, configured by the `KERAS_DISTRIBUTION_*`
+  variables) is called when `KERAS_DISTRIBUTION_NUM_PROCESSES` is set, after
+  which the device list spans all processes. Multi-machine runs on either
+  backend are untested here (one machine).
+- PyTorch: Keras has no engine for it, so a clear error.
 The batch size given is the global batch: it must divide by the device count.
 """
 import contextlib
+import os
 
 import keras
 
@@ -21,6 +25,8 @@ from attention_deeplab.training.run_folder import TrainingError
 def _tf_strategy():
     import tensorflow as tf
 
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
     devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
     return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
 
@@ -47,6 +53,8 @@ class DataParallel:
             self._engine = _tf_strategy()
             self.devices = self._engine.num_replicas_in_sync
         elif self.backend == "jax":
+            if os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES"):
+                keras.distribution.initialize()
             devices = keras.distribution.list_devices()
             self._engine = keras.distribution.DataParallel(devices=devices)
             self.devices = len(devices)

@@ -8,6 +8,7 @@ previous epoch's state or the new one, never a mixture; `history.csv` is
 rewritten from that state, so it has no gap and no duplicate.
 """
 import csv
+import json
 import os
 import shutil
 from pathlib import Path
@@ -90,15 +91,14 @@ def save_state(run_dir, model, state):
 
 def read_state(run_dir):
     """The saved resume state (a dict) or None when no epoch has finished."""
-    import json
-
     path = Path(run_dir) / STATE_NAME
     if not path.is_file():
         return None
     try:
         return json.loads(path.read_text())
     except ValueError as error:
-        raise TrainingError(f"{path} is damaged ({error}): pass --overwrite to start again")
+        raise TrainingError(f"{path} is damaged ({error}): pass --overwrite to start "
+                            "again") from error
 
 
 def restore_state(run_dir, model, state):

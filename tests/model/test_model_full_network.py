@@ -8,26 +8,10 @@ import pytest
 import keras
 
 from attention_deeplab.model import Deeplabv3pa, load_weights_into
+from attention_deeplab.model import probe
 from attention_deeplab.model.keras2_h5 import weighted_layers, write_keras2_h5
 
 pytestmark = pytest.mark.slow
-
-# Value of weight tensor k from its name and shape, by the fixture README's formula.
-SCALES = {"gamma": (1.0, 0.1), "beta": (0.0, 0.1), "moving_mean": (0.0, 0.05), "bias": (0.0, 0.01)}
-
-
-def probe_value(name, shape, k, last_layer):
-    s = np.sin(0.7 * np.arange(int(np.prod(shape)), dtype=np.float64) + 1.3 * k)
-    if name in SCALES:
-        offset, scale = SCALES[name]
-        value = offset + scale * s if not (last_layer and name == "bias") else 0.0 * s
-    elif name == "moving_variance":
-        value = 1 + 0.5 * np.abs(s)
-    elif name == "depthwise_kernel":
-        value = 2 / np.sqrt(shape[0] * shape[1]) * s
-    else:
-        value = 2 / np.sqrt(np.prod(shape[:-1])) * s * (3000 if last_layer else 1)
-    return value.astype(np.float32).reshape(shape)
 
 
 @pytest.fixture(scope="module")
@@ -42,15 +26,7 @@ def full_model():
 
 @pytest.fixture(scope="module")
 def probe_layers(layout):
-    layers, k = [], 0
-    for index, entry in enumerate(layout["layers"]):
-        last = index == len(layout["layers"]) - 1
-        weights = []
-        for weight in entry["weights"]:
-            weights.append((weight["name"], probe_value(weight["name"], weight["shape"], k, last)))
-            k += 1
-        layers.append((entry["layer"], weights))
-    return layers
+    return probe.probe_layers(layout)
 
 
 def test_layout_matches_the_original(full_model, layout):
