@@ -6,12 +6,7 @@
 Run the same command again after an interruption to resume the run.
 """
 import argparse
-import os
 import sys
-
-# TensorFlow 2.21's oneDNN CPU kernels crash (double free) in this network's
-# gradient at some batch and input sizes, and are slower here: off unless asked.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 DATA_DIRS = {"isic2018": "dataset_isic18", "isic2017": "dataset_isic17", "ph2": "dataset_ph2"}
 

@@ -10,7 +10,6 @@ epochs of each counts. Claim: ours / in-memory >= 0.95.
     python benchmarks/bench_train.py --models tiny,full   # adds the full network (slow on CPU)
 """
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -19,8 +18,6 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-# See Train_Skin_Lesion_Segmentation.py: oneDNN crashes in this network's gradient.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from attention_deeplab.data.loader import (  # noqa: E402
     ArraySequence, load_split, normalize_images, normalize_masks)

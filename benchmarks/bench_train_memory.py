@@ -10,7 +10,6 @@ resident set. Claim: ours at least 4 times lower and under 2.5 GB at scale 1.
     python benchmarks/bench_train_memory.py --scale 1    # ISIC 2018's size, ~25 min on 2 cores
 """
 import argparse
-import os
 import json
 import resource
 import subprocess
@@ -20,8 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-# See Train_Skin_Lesion_Segmentation.py: oneDNN crashes in this network's gradient.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 REPO = Path(__file__).resolve().parents[1]
 SIZES = {"train": 1815, "val": 259}  # ISIC 2018, the original split
 

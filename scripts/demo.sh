@@ -10,7 +10,7 @@ DATA=demo_data/isic2018
 RUN=demo_output/isic2018
 COUNT=${DEMO_COUNT:-240}
 SIZE=${DEMO_SIZE:-96}
-EPOCHS=${DEMO_EPOCHS:-12}
+EPOCHS=${DEMO_EPOCHS:-20}
 
 echo "== 1/4 synthetic ISIC 2018 folder: $COUNT image/mask pairs in $DATA"
 $PY -m attention_deeplab.data.synthetic --layout isic2018 --count "$COUNT" --out "$DATA" --seed 0

@@ -5,15 +5,10 @@ second, where the reduced network takes tens on 2 cores; the run-folder
 mechanics do not depend on which network is trained.
 """
 import json
-import os
 
-# Before TensorFlow loads (when these tests run first): its oneDNN kernels crash
-# in the reduced network's gradient at some batch sizes (see the training script).
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import keras
+import numpy as np
+import pytest
 
 
 def make_arrays(folder, train=12, val=4, size=32, seed=0, dataset="isic2018"):

@@ -34,7 +34,6 @@ def test_data_parallel_on_two_cpu_devices(tmp_path, repo_root):
     result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True,
                             text=True, timeout=300, env={"KERAS_BACKEND": "tensorflow",
                                                          "TF_CPP_MIN_LOG_LEVEL": "2",
-                                                         "TF_ENABLE_ONEDNN_OPTS": "0",
                                                          "PATH": "/usr/bin:/bin"})
     out, err = result.stdout, result.stderr
     assert result.returncode == 0, err[-3000:]
