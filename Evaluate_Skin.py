@@ -10,6 +10,8 @@ overlays/ and samples.png to <run-dir>/evaluation/<split> (see --out).
 import argparse
 import sys
 
+from attention_deeplab.runs import add_model_override_arguments
+
 
 def threshold_type(text):
     """``auto`` or a probability in [0, 1)."""
@@ -42,11 +44,7 @@ def build_parser():
     parser.add_argument("--save-probabilities", action="store_true",
                         help="also write probabilities.npy (float32, N x H x W)")
     parser.add_argument("--out", help="output folder (default <run-dir>/evaluation/<split>[_tta])")
-    parser.add_argument("--preset", choices=["full", "tiny"], help="override the model preset")
-    parser.add_argument("--no-attention", dest="attention", action="store_const", const=False,
-                        help="the plain Deeplabv3+ (ablation) weights")
-    parser.add_argument("--output-stride", type=int, choices=[16, 8])
-    return parser
+    return add_model_override_arguments(parser)
 
 
 def main(argv=None):

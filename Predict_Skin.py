@@ -10,6 +10,8 @@ Unreadable files are reported and skipped; the exit status is then 1.
 import argparse
 import sys
 
+from attention_deeplab.runs import add_model_override_arguments
+
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -28,11 +30,7 @@ def build_parser():
                         help="keep only the largest connected component (single lesions)")
     parser.add_argument("--fill-holes", action="store_true", help="fill holes in the mask")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--preset", choices=["full", "tiny"], help="override the model preset")
-    parser.add_argument("--no-attention", dest="attention", action="store_const", const=False,
-                        help="the plain Deeplabv3+ (ablation) weights")
-    parser.add_argument("--output-stride", type=int, choices=[16, 8])
-    return parser
+    return add_model_override_arguments(parser)
 
 
 def main(argv=None):

@@ -8,13 +8,13 @@ Run the same command again after an interruption to resume the run.
 import argparse
 import sys
 
-DATA_DIRS = {"isic2018": "dataset_isic18", "isic2017": "dataset_isic17", "ph2": "dataset_ph2"}
+from attention_deeplab.runs import DATASET_FOLDERS
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--dataset", choices=sorted(DATA_DIRS), default="isic2018",
+    add("--dataset", choices=sorted(DATASET_FOLDERS), default="isic2018",
         help="picks the default --data-dir and --run-dir (default isic2018)")
     add("--data-dir", help="prepared arrays (default dataset_isic18/, dataset_isic17/, dataset_ph2/)")
     add("--run-dir", help="run folder (default output/<dataset>/)")
@@ -48,8 +48,8 @@ def main(argv=None):
 
     try:
         summary = train(
-            data_dir=args.data_dir or DATA_DIRS[args.dataset],
-            run_dir=args.run_dir or f"output/{args.dataset}", dataset=args.dataset,
+            data_dir=args.data_dir or DATASET_FOLDERS[args.dataset][0],
+            run_dir=args.run_dir or DATASET_FOLDERS[args.dataset][1], dataset=args.dataset,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             backbone_weights=args.backbone_weights, init_weights=args.init_weights,
             preset=args.preset, attention=not args.no_attention,

@@ -14,13 +14,9 @@ from tqdm import tqdm
 
 from attention_deeplab import evaluation_plots as plots
 from attention_deeplab import metrics
-from attention_deeplab.data.loader import load_split
+from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.inference import predict_array
-
-# Default data and run folders of each dataset, as training uses them.
-DATASET_FOLDERS = {"isic2018": ("dataset_isic18", "output/isic2018"),
-                   "isic2017": ("dataset_isic17", "output/isic2017"),
-                   "ph2": ("dataset_ph2", "output/ph2")}
+from attention_deeplab.runs import DATASET_FOLDERS
 # Azad et al. 2020: the ISIC 2018 scores the paper reports for Attention Deeplabv3+.
 PAPER_SCORES = {"isic2018": {"f1": 0.912, "sensitivity": 0.885, "specificity": 0.988,
                              "accuracy": 0.964}}
@@ -58,17 +54,6 @@ def resolve_locations(dataset=None, run_dir=None, data_dir=None, weights=None):
         else:
             data_dir = DATASET_FOLDERS[dataset or (config or {}).get("dataset") or "isic2018"][0]
     return (None if run_dir is None else Path(run_dir)), Path(data_dir), config
-
-
-def read_manifest(data_dir):
-    """``split.json`` of a data folder, or {} for older arrays without one."""
-    path = Path(data_dir) / "split.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise ValueError(f"{path} is not valid JSON ({error})") from error
 
 
 def image_ids(manifest, split, count):

@@ -2,12 +2,11 @@
 import os
 from pathlib import Path
 
-import matplotlib
+# A Figure without pyplot draws to files on machines without a display, and
+# leaves the caller's matplotlib backend alone (a notebook keeps its inline plots).
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only: training runs on machines without a display
-import matplotlib.pyplot as plt  # noqa: E402
-
-from attention_deeplab.runs import make_temporary  # noqa: E402
+from attention_deeplab.runs import make_temporary
 
 
 def _column(history, key):
@@ -25,7 +24,8 @@ def plot_training_curves(history, path):
     """
     path = Path(path)
     epochs = [int(row["epoch"]) for row in history]
-    figure, (loss_ax, dice_ax, lr_ax) = plt.subplots(1, 3, figsize=(13, 3.6))
+    figure = Figure(figsize=(13, 3.6))
+    loss_ax, dice_ax, lr_ax = figure.subplots(1, 3)
     for key, label in (("loss", "training"), ("val_loss", "validation")):
         loss_ax.plot(epochs, _column(history, key), marker=".", label=label)
     loss_ax.set(title="Binary cross-entropy", xlabel="epoch")
@@ -43,5 +43,4 @@ def plot_training_curves(history, path):
         figure.savefig(tmp, dpi=100)
         os.replace(tmp, path)
     finally:
-        plt.close(figure)
         Path(tmp).unlink(missing_ok=True)

@@ -10,6 +10,11 @@ from pathlib import Path
 
 CONFIG_NAME = "config.json"
 BEST_WEIGHTS = "best.weights.h5"
+# Default prepared-data folder and run folder of each --dataset, shared by
+# training and evaluation so both scripts resolve a dataset the same way.
+DATASET_FOLDERS = {"isic2018": ("dataset_isic18", "output/isic2018"),
+                   "isic2017": ("dataset_isic17", "output/isic2017"),
+                   "ph2": ("dataset_ph2", "output/ph2")}
 
 
 def make_temporary(path, suffix=".tmp"):
@@ -64,6 +69,16 @@ def read_config(run_dir):
 def write_config(run_dir, config):
     """Writes `config` to `<run_dir>/config.json` atomically."""
     write_json_atomic(Path(run_dir) / CONFIG_NAME, config)
+
+
+def add_model_override_arguments(parser):
+    """--preset, --no-attention and --output-stride, as Evaluate_Skin.py and
+    Predict_Skin.py take them: unset, the run's (or the full network's) options hold."""
+    parser.add_argument("--preset", choices=["full", "tiny"], help="override the model preset")
+    parser.add_argument("--no-attention", dest="attention", action="store_const", const=False,
+                        help="the plain Deeplabv3+ (ablation) weights")
+    parser.add_argument("--output-stride", type=int, choices=[16, 8])
+    return parser
 
 
 def _resolve_options(run_dir, weights, overrides):

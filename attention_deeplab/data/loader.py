@@ -24,16 +24,30 @@ class DataError(ValueError):
 
 def _prepare_hint(data_dir, dataset=None):
     """Names the Prepare script that writes `data_dir`'s arrays."""
-    manifest = Path(data_dir) / "split.json"
-    if dataset is None and manifest.is_file():
+    if dataset is None:
         try:
-            dataset = json.loads(manifest.read_text()).get("dataset")
-        except (OSError, ValueError):
+            dataset = read_manifest(data_dir).get("dataset")
+        except (OSError, DataError):
             pass
     if dataset in PREPARE_SCRIPTS:
         return f"run {PREPARE_SCRIPTS[dataset]} --out {data_dir} first"
     return ("run Prepare_ISIC2018.py, Prepare_ISIC2017.py or Prepare_ph2.py "
             f"with --out {data_dir} first")
+
+
+def read_manifest(data_dir):
+    """``split.json`` of a data folder, or {} for older arrays without one.
+
+    Raises:
+        DataError: the file exists but is not valid JSON.
+    """
+    path = Path(data_dir) / "split.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except ValueError as error:
+        raise DataError(f"{path} is not valid JSON ({error})") from error
 
 
 def load_split(data_dir, split, dataset=None):

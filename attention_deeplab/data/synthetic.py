@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from attention_deeplab.data import isic
 from attention_deeplab.data.lesion_render import render_case
 
 LAYOUTS = ("isic2018", "isic2017", "ph2", "ph2-flat")
-ISIC_FOLDERS = {
-    "isic2018": ("ISIC2018_Task1-2_Training_Input", "ISIC2018_Task1_Training_GroundTruth"),
-    "isic2017": ("ISIC-2017_Training_Data", "ISIC-2017_Training_Part1_GroundTruth"),
-}
+# The folders the Prepare scripts read (attention_deeplab.data.isic), so the two cannot drift.
+ISIC_FOLDERS = {name: (layout.image_dir, layout.mask_dir)
+                for name, layout in isic.LAYOUTS.items()}
 PH2_FOLDERS = {"ph2": ("PH2 Dataset images",), "ph2-flat": ("lesions", "masks")}
 # PH2's masks come as 1-, 8- or 24-bit BMPs depending on the copy: cycle through all three.
 PH2_MASK_MODES = ("1", "L", "RGB")

@@ -145,7 +145,9 @@ def Deeplabv3pa(weights="pascal_voc", input_tensor=None, input_shape=(256, 256, 
             to True.
 
     Returns:
-        A `keras.Model` mapping images in 0..1 to probabilities.
+        A `keras.Model` mapping images min-max scaled to 0..255 per image (the
+        original's `dataset_normalized`; see `data.loader.normalize_images`) to
+        probabilities.
     """
     from attention_deeplab.model.weights import (
         fetch_pascal_voc, load_pascal_voc, load_weights_into)

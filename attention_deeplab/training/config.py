@@ -1,6 +1,5 @@
 """A run's resolved configuration: the data it reads and every option it trains with."""
 import hashlib
-import json
 import platform
 from pathlib import Path
 
@@ -8,7 +7,7 @@ import keras
 import numpy as np
 
 import attention_deeplab
-from attention_deeplab.data.loader import DataError, load_split
+from attention_deeplab.data.loader import DataError, load_split, read_manifest
 from attention_deeplab.training.run_folder import TrainingError
 
 # The original recipe (Azad et al. 2020, and its training script).
@@ -42,14 +41,12 @@ def load_training_data(data_dir, batch_size, dataset=None):
 def data_fingerprint(data_dir, splits):
     """The fingerprint of `split.json`, or for older arrays without one a hash of
     their shapes, dtypes and first and last images."""
-    manifest = Path(data_dir) / "split.json"
-    if manifest.is_file():
-        try:
-            fingerprint = json.loads(manifest.read_text()).get("fingerprint")
-        except ValueError as error:
-            raise TrainingError(f"{manifest} is not valid JSON ({error})") from error
-        if fingerprint:
-            return fingerprint
+    try:
+        fingerprint = read_manifest(data_dir).get("fingerprint")
+    except DataError as error:
+        raise TrainingError(str(error)) from error
+    if fingerprint:
+        return fingerprint
     digest = hashlib.sha256()
     for name in sorted(splits):
         for array in splits[name]:

@@ -58,9 +58,11 @@ def build_model(options, backbone_weights, init_weights, lr):
     start = None if init_weights else backbone_weights
     try:
         model = _build(options, start)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, RuntimeError) as error:  # RuntimeError: no network
         what = f"--backbone-weights {backbone_weights}" if start else "the model options"
-        raise TrainingError(f"cannot build the model with {what}: {error}") from error
+        hint = (" (on the command line: --backbone-weights none, or a local path)"
+                if isinstance(error, RuntimeError) else "")
+        raise TrainingError(f"cannot build the model with {what}: {error}{hint}") from error
     if init_weights:
         _load_init_weights(model, init_weights)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),

@@ -60,6 +60,21 @@ def test_init_weights_that_do_not_fit_are_one_line_error(tmp_path, capsys, make_
     assert len(error.splitlines()) == 1
 
 
+def test_pascal_voc_without_network_is_one_line_error(tmp_path, capsys, make_data,
+                                                      monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    data_dir = make_data(tmp_path / "data", train=4, val=2, size=64)
+    argv = ["--data-dir", str(data_dir), "--run-dir", str(tmp_path / "run"),
+            "--batch-size", "2", "--epochs", "1", "--quiet"]
+    assert script.main(argv) == 1
+    error = capsys.readouterr().err.strip()
+    assert "--backbone-weights pascal_voc" in error and "no network" in error
+    assert "--backbone-weights none" in error and len(error.splitlines()) == 1
+
+
 def test_load_inference_model_from_run_and_from_weights(tmp_path, tiny_weights):
     path, x, expected, _ = tiny_weights
     run_dir = tmp_path / "run"
