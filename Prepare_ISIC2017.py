@@ -6,15 +6,15 @@ Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
 ``*_superpixels.png`` files beside the images are ignored.
 """
 import sys
-from pathlib import Path
 
 from attention_deeplab.data.cli import build_prepare_parser, run_prepare
+from attention_deeplab.runs import DATASET_FOLDERS
 
 
 def build_parser():
     return build_prepare_parser(
         "Prepare the ISIC 2017 lesion segmentation training set (2000 pairs).",
-        Path(__file__).resolve().parent / "dataset_isic17",
+        DATASET_FOLDERS["isic2017"][0],
     )
 
 

@@ -5,15 +5,15 @@
 Ids are sorted and split in order: 1815 train, 259 val, 520 test (the paper's).
 """
 import sys
-from pathlib import Path
 
 from attention_deeplab.data.cli import build_prepare_parser, run_prepare
+from attention_deeplab.runs import DATASET_FOLDERS
 
 
 def build_parser():
     return build_prepare_parser(
         "Prepare the ISIC 2018 lesion segmentation training set (2594 pairs).",
-        Path(__file__).resolve().parent / "dataset_isic18",
+        DATASET_FOLDERS["isic2018"][0],
     )
 
 

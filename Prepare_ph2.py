@@ -8,15 +8,15 @@ The sorted ids are permuted with ``numpy.random.default_rng(seed)``, then split
 80 train, 20 val, 100 test.
 """
 import sys
-from pathlib import Path
 
 from attention_deeplab.data.cli import build_prepare_parser, run_prepare
+from attention_deeplab.runs import DATASET_FOLDERS
 
 
 def build_parser():
     return build_prepare_parser(
         "Prepare the PH2 dermoscopic image database (200 pairs).",
-        Path(__file__).resolve().parent / "dataset_ph2",
+        DATASET_FOLDERS["ph2"][0],
         seed_help="Seed of the permutation applied before the 80/20/100 split.",
     )
 

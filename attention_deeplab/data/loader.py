@@ -78,6 +78,11 @@ def load_split(data_dir, split, dataset=None):
             raise DataError(f"{path} is not a readable .npy array ({error})") from error
     images, masks = arrays
     _check_pair(images, masks, data_dir, split)
+    # Prepare writes split.json last: uint8 arrays without it are an interrupted
+    # run's, possibly a mixture of two sets (legacy float64 arrays never had one).
+    if images.dtype == np.uint8 and not (data_dir / "split.json").is_file():
+        raise DataError(f"{data_dir}/split.json not found, so the arrays there may be "
+                        f"from an interrupted run: {_prepare_hint(data_dir, dataset)}")
     return images, masks
 
 

@@ -28,9 +28,11 @@ def open_run(run_dir, config, overwrite):
     if saved is None and (run_dir / STATE_NAME).exists():
         raise TrainingError(f"{run_dir} holds a resume state but no config.json: pass "
                             "--overwrite to start again, or choose another --run-dir")
-    if saved is not None:
-        check_compatible(saved, config, run_dir)
     state = read_state(run_dir)
+    # A config without a finished epoch is a start that failed (a bad option, no
+    # network): nothing to protect, so a corrected command simply replaces it.
+    if saved is not None and state is not None:
+        check_compatible(saved, config, run_dir)
     if state is None or state["epoch"] < config["epochs"]:
         write_config(run_dir, config)
     if state is not None:  # a kill may have come between the state and the history

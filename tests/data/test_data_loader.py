@@ -19,9 +19,18 @@ def original_dataset_normalized(imgs):
     return normalized
 
 
-def write_split(folder, split, images, masks):
+def write_split(folder, split, images, masks, manifest=True):
     np.save(folder / f"data_{split}.npy", images)
     np.save(folder / f"mask_{split}.npy", masks)
+    if manifest:
+        (folder / "split.json").write_text(json.dumps({"dataset": "isic2018"}))
+
+
+def test_uint8_arrays_without_manifest_are_refused(tmp_path, rng):
+    write_split(tmp_path, "train", rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8),
+                rng.integers(0, 256, (2, 8, 8), dtype=np.uint8), manifest=False)
+    with pytest.raises(DataError, match="interrupted"):
+        load_split(tmp_path, "train")
 
 
 @pytest.fixture
