@@ -10,6 +10,7 @@ epochs of each counts. Claim: ours / in-memory >= 0.95.
     python benchmarks/bench_train.py --models tiny,full   # adds the full network (slow on CPU)
 """
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -37,6 +38,9 @@ def write_arrays(folder, count, size):
     for split in ("train", "val"):
         np.save(folder / f"data_{split}.npy", images)
         np.save(folder / f"mask_{split}.npy", masks)
+    # what Prepare writes last; the loader refuses uint8 arrays without it
+    manifest = {"dataset": "isic2018", "fingerprint": "benchmark"}
+    (folder / "split.json").write_text(json.dumps(manifest))
 
 
 def epoch_seconds(fit):
