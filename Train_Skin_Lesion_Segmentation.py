@@ -59,7 +59,7 @@ def main(argv=None):
             precise_bn_images=args.precise_bn_images, overwrite=args.overwrite,
             verbose=0 if args.quiet else 1)
     except (TrainingError, DataError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"Train_Skin_Lesion_Segmentation.py: error: {error}", file=sys.stderr)
         return 1
     best = summary["best"]
     print(f"{summary['run_dir']}: {summary['epochs_done']} epochs, best val_loss "

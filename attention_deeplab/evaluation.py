@@ -234,7 +234,8 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     ids = image_ids(manifest, split, len(images))
     if model is None:
         overrides = {"preset": preset, "attention": attention, "output_stride": output_stride}
-        model = _load_model(run_dir, weights, images, overrides)
+        # A run folder without config.json only names where outputs go: --weights is the model.
+        model = _load_model(run_dir if config else None, weights, images, overrides)
     selection = None
     if threshold == "auto":
         selection = choose_threshold(model, data_dir, batch_size, tta)

@@ -3,7 +3,7 @@ import argparse
 import sys
 
 from attention_deeplab.data.pairs import PrepareError
-from attention_deeplab.data.prepare import prepare_dataset
+from attention_deeplab.data.prepare import PREPARE_SCRIPTS, prepare_dataset
 
 
 def build_prepare_parser(description, default_dir, seed_help="Recorded in split.json."):
@@ -44,7 +44,7 @@ def run_prepare(dataset, args):
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
         )
     except PrepareError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{PREPARE_SCRIPTS[dataset]}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written; an earlier set is left as it was",

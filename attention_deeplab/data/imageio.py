@@ -6,6 +6,9 @@ from PIL import Image
 
 from attention_deeplab.data.pairs import PrepareError
 
+# Pillow refuses images over twice MAX_IMAGE_PIXELS with its own exception class.
+READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
+
 # The JPEG decoder may shrink by 1/2, 1/4 or 1/8 while decoding (Pillow `draft`);
 # we let it go no lower than DRAFT_MARGIN times the target, so the bilinear resize
 # that follows still averages over 1.5 decoded pixels per output pixel. Measured on
@@ -55,7 +58,7 @@ def read_image(path, size, draft=True):
         if image.mode != "RGB":
             image = image.convert("RGB")
         image = image.resize((size[1], size[0]), Image.BILINEAR)
-    except (OSError, SyntaxError, ValueError) as error:
+    except READ_ERRORS as error:
         raise PrepareError(f"Cannot read image {path}: {error}") from error
     return np.asarray(image, dtype=np.uint8)
 
@@ -83,7 +86,7 @@ def read_mask(path, size):
         # Cheap test on the small result first; the full-size check only when needed.
         if small.max() <= 1 and mask.getextrema()[1] == 1:
             small = _resize_mask(mask.point(lambda value: 255 * value), size)
-    except (OSError, SyntaxError, ValueError) as error:
+    except READ_ERRORS as error:
         raise PrepareError(f"Cannot read mask {path}: {error}") from error
     return small
 

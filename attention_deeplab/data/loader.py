@@ -11,11 +11,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-PREPARE_SCRIPTS = {
-    "isic2018": "Prepare_ISIC2018.py",
-    "isic2017": "Prepare_ISIC2017.py",
-    "ph2": "Prepare_ph2.py",
-}
+from attention_deeplab.data.prepare import PREPARE_SCRIPTS
+
 
 
 class DataError(ValueError):
@@ -123,11 +120,27 @@ def normalize_images(batch):
     Returns:
         float32 array of the same shape.
     """
-    batch = np.asarray(batch, dtype=np.float32)
+    batch = np.asarray(batch)
+    if batch.dtype == np.uint8:
+        return _normalize_uint8(batch)
+    batch = batch.astype(np.float32)
     low = batch.min(axis=(1, 2, 3), keepdims=True)
     span = batch.max(axis=(1, 2, 3), keepdims=True) - low
     scale = np.divide(255.0, span, out=np.zeros_like(span), where=span > 0)
     return (batch - low) * scale
+
+
+def _normalize_uint8(batch):
+    """`normalize_images` for uint8 images through a 256-entry table per image:
+    the same float32 values, in about half the time of the arithmetic."""
+    low = batch.min(axis=(1, 2, 3)).astype(np.float32)
+    span = batch.max(axis=(1, 2, 3)).astype(np.float32) - low
+    scale = np.divide(255.0, span, out=np.zeros_like(span), where=span > 0)
+    tables = (np.arange(256, dtype=np.float32) - low[:, None]) * scale[:, None]
+    out = np.empty(batch.shape, np.float32)
+    for image, table, target in zip(batch, tables, out):
+        np.take(table, image, out=target)
+    return out
 
 
 def normalize_masks(batch):

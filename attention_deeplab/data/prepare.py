@@ -14,6 +14,12 @@ from attention_deeplab.data.splits import SPLITS, assign, parse_split, split_siz
 from attention_deeplab.data.writer import AtomicSet, build_manifest
 
 DATASETS = ("isic2018", "isic2017", "ph2")
+# The script that writes each dataset's arrays, named in errors and hints.
+PREPARE_SCRIPTS = {
+    "isic2018": "Prepare_ISIC2018.py",
+    "isic2017": "Prepare_ISIC2017.py",
+    "ph2": "Prepare_ph2.py",
+}
 
 
 def default_workers():

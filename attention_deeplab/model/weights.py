@@ -56,8 +56,9 @@ def load_weights_into(model, path):
     """Loads a weights file into `model`, whichever of the three formats it is.
 
     Keras-2 files are loaded by order when their weighted layers match the model's
-    in order and shape (the authors' checkpoints), otherwise by name (the PASCAL
-    VOC start).
+    in order and shape (the authors' checkpoints). A Keras-2 Attention Deeplabv3+
+    checkpoint that does not (another variant) is an error naming the first
+    misfit; any other Keras-2 file (the PASCAL VOC start) is loaded by name.
 
     Args:
         model: keras.Model. Built by `Deeplabv3pa` with the file's options.
@@ -85,6 +86,10 @@ def load_weights_into(model, path):
 def _load_keras2(model, path):
     file_layers = read_keras2_layers(path)
     assignments, misfit = match_by_order(weighted_layers(model), file_layers)
+    if assignments is None and _holds_attention_head(file_layers):
+        raise ValueError(f"weights file {path!r} is an Attention Deeplabv3+ checkpoint that "
+                         f"does not fit the model {model.name!r} (built with other options: "
+                         f"--preset, --no-attention, --output-stride?): {misfit}")
     if assignments is None:
         assignments = load_by_name(model, file_layers, path, order_misfit=misfit)
         mode = "name"
@@ -93,6 +98,12 @@ def _load_keras2(model, path):
     for layer, arrays in assignments:
         layer.set_weights(arrays)
     return mode
+
+
+def _holds_attention_head(file_layers):
+    """Whether a Keras-2 file holds a 5-D kernel: the multi-level attention's Conv3D,
+    which only an Attention Deeplabv3+ checkpoint has (not the PASCAL VOC start)."""
+    return any(len(array.shape) == 5 for _, weights in file_layers for _, array in weights)
 
 
 def _load_keras3(model, path, kind):

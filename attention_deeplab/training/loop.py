@@ -15,6 +15,11 @@ from attention_deeplab.training.precise_bn import recompute_bn_statistics
 from attention_deeplab.training.run_folder import (
     TrainingError, save_state, save_weights_atomic, write_history)
 
+# Worker threads feed a bounded queue; without them Keras's TensorFlow adapter
+# prefetches with AUTOTUNE, whose buffer grew to ~1.5 GB of batches over an
+# ISIC 2018 epoch (benchmarks/bench_train_memory.py).
+LOADER_QUEUE = {"workers": 2, "max_queue_size": 8}
+
 
 def _sequences(splits, config):
     """The training, validation and batch-norm-statistics batches."""
@@ -22,14 +27,10 @@ def _sequences(splits, config):
     # A last batch of one image has no batch statistics (its pooled 1x1
     # features normalise to zero); data-parallel engines split only full
     # batches. The images left out change with each epoch's shuffle.
-    # Worker threads feed a bounded queue; without them Keras's TensorFlow
-    # adapter prefetches with AUTOTUNE, whose buffer grew to ~1.5 GB of
-    # batches over an ISIC 2018 epoch (benchmarks/bench_train_memory.py).
-    queue = {"workers": 2, "max_queue_size": 8}
     train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
                           augment=config["augment"],
-                          min_batch=batch if config["data_parallel"] else 2, **queue)
-    val = ArraySequence(*splits["val"], batch, **queue)
+                          min_batch=batch if config["data_parallel"] else 2, **LOADER_QUEUE)
+    val = ArraySequence(*splits["val"], batch, **LOADER_QUEUE)
     # Its own seed: the statistics are drawn from a sample other than the epoch's order.
     stats = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed + 1,
                           limit=config["precise_bn_images"], min_batch=2)

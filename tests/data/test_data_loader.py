@@ -44,6 +44,8 @@ def test_normalize_images_equals_original_formula(rng):
     ours = normalize_images(images)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours, original_dataset_normalized(images), atol=1e-4)
+    images[4] = 17  # a constant uint8 image: zeros, as for float input
+    assert np.all(normalize_images(images)[4] == 0)
 
 
 def test_normalize_images_legacy_float64_and_constant_image(rng):

@@ -92,3 +92,13 @@ def test_empty_layout_folders(tmp_path):
     (tmp_path / "ISIC2018_Task1_Training_GroundTruth").mkdir()
     with pytest.raises(PrepareError, match="No ISIC_\\*.jpg images"):
         prepare_dataset("isic2018", tmp_path, **QUIET)
+
+
+def test_an_image_pillow_refuses_as_too_large_is_named(isic18_copy, monkeypatch):
+    from PIL import Image
+
+    # Over twice the limit, Pillow raises DecompressionBombError (not an OSError).
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
+    with pytest.raises(PrepareError, match=r"Cannot read (image|mask) .*ISIC_\d+"):
+        prepare_dataset("isic2018", isic18_copy, image_size=16, **QUIET)
+    assert no_output(isic18_copy)

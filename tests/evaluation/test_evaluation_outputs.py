@@ -183,3 +183,17 @@ def test_a_bare_weights_file_means_the_full_network_at_the_data_size(
                                "--preset", "tiny", "--no-attention", "--output-stride", "8"]) == 0
     assert calls[1]["preset"] == "tiny" and calls[1]["attention"] is False
     assert calls[1]["output_stride"] == 8
+
+
+def test_weights_with_a_run_dir_that_has_no_config_write_there(data_dir, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("attention_deeplab.runs.load_inference_model",
+                        lambda **kwargs: calls.append(kwargs) or stand_in_model())
+    checkpoint = tmp_path / "weight_isic18_deeplab_v3pa"
+    checkpoint.write_bytes(b"")
+    run_dir = tmp_path / "authors_run"  # no config.json: only where the outputs go
+    assert Evaluate_Skin.main(["--run-dir", str(run_dir), "--weights", str(checkpoint),
+                               "--data-dir", str(data_dir)]) == 0
+    assert calls[0]["run_dir"] is None and calls[0]["weights"] == str(checkpoint)
+    assert calls[0]["input_shape"] == (SIZE, SIZE, 3)
+    assert (run_dir / "evaluation" / "test" / "metrics.json").is_file()

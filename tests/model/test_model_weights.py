@@ -98,6 +98,16 @@ def test_order_misfit_names_first_layer_and_loads_nothing(source, target, tmp_pa
     assert _unchanged(target, snapshot)
 
 
+def test_checkpoint_of_another_variant_is_an_error_not_a_partial_load(source, tmp_path):
+    # Names shared with the model (the backbone's), so loading by name would succeed in part.
+    write_keras2_h5(tmp_path / "attention_ckpt", model_as_keras2_layers(source))
+    plain = _tiny(attention=False)
+    snapshot = _weights(plain)
+    with pytest.raises(ValueError, match=r"does not fit the model .*weighted layer #\d+"):
+        load_weights_into(plain, tmp_path / "attention_ckpt")
+    assert _unchanged(plain, snapshot)
+
+
 def _pascal_like(model, extra_shape=(1, 1, 8, 21)):
     # The Deeplabv3+ file: backbone/ASPP names shared with the model, plus its own head.
     keep = {"entry_flow_conv1_1", "entry_flow_conv1_1_BN", "aspp0", "decoder_conv1_pointwise"}
