@@ -24,6 +24,7 @@ def test_missing_folder_names_it_and_the_layout(tmp_path, capsys):
     status, err = run_script(Prepare_ISIC2018, tmp_path / "nowhere", capsys)
     assert status != 0
     assert "nowhere" in err and "ISIC2018_Task1-2_Training_Input" in err
+    assert err.startswith("Prepare_ISIC2018.py: error: ")  # argparse's form, as every script
 
 
 def test_unrecognised_layout_shows_expected_and_found(tmp_path, capsys):

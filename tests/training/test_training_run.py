@@ -77,6 +77,7 @@ def test_errors_are_one_line(data_dir, tmp_path, standin, capsys):
         assert script.main(extra + run[:-len(BASE)] + BASE + extra[-2:]) == 1
         error = capsys.readouterr().err.strip()
         assert message in error and len(error.splitlines()) == 1, error
+        assert error.startswith("Train_Skin_Lesion_Segmentation.py: error: ")
     np.save(data_dir / "mask_val.npy", np.zeros((3, 32, 32), np.uint8))
     assert script.main(["--data-dir", str(data_dir)] + run) == 1
     assert "4 images but 3 masks" in capsys.readouterr().err
