@@ -73,9 +73,9 @@ def measure(preset, folder, batch, repeats):
 
     Steady-state steps (the first of each epoch left out) are the pipeline's
     cost the claim is about; the whole call adds each epoch's start-up and
-    end. Both are reported: TensorFlow's in-memory `fit` here often idled ~9 s
-    after its last step on the full network, a cost of the call, not of the
-    data path, which would flatter a whole-call ratio.
+    end. Both are reported: TensorFlow's in-memory `fit` here often idled 9-18 s
+    after its last step on the full network (a cost of the call, not of the
+    data path), which flatters the whole-call ratio there.
     """
     images, masks = load_split(folder, "train")
     model = build_model({"input_shape": list(images.shape[1:]), "preset": preset}, None, None, 1e-4)
