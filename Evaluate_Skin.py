@@ -30,7 +30,8 @@ def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=["isic2018", "isic2017", "ph2"],
                         help="default data folder and run folder (as training); default isic2018")
-    parser.add_argument("--run-dir", help="training run folder (default output/<dataset>)")
+    parser.add_argument("--run-dir", help="training run folder (default output/<dataset>); "
+                        "with --weights, a folder without config.json only receives the outputs")
     parser.add_argument("--data-dir", help="prepared arrays (default: the run's data folder)")
     parser.add_argument("--weights", help="weights file (default: the run's best.weights.h5); "
                         "outside a run folder, an authors' checkpoint included, the full network")

@@ -17,33 +17,42 @@ from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.evaluation_report import build_report, format_table, write_per_image_csv
 from attention_deeplab.inference import predict_array
 from attention_deeplab.runs import DATASET_FOLDERS
+
+
 def resolve_locations(dataset=None, run_dir=None, data_dir=None, weights=None):
-    """The run folder, data folder and run configuration an evaluation reads.
+    """Where an evaluation writes, what it reads, and the run its model comes from.
 
     A weights file inside a run folder (beside its config.json) takes that
     run's model options; elsewhere (an authors' checkpoint) there is no run.
+    A `run_dir` without config.json, given `weights`, only says where to write.
 
     Returns:
-        (run_dir or None, data_dir, config dict or None)
+        (run_dir or None, data_dir, config dict or None, model_run or None):
+        the output folder's run, the prepared data, and the training run
+        (folder and config) whose options rebuild the model.
     """
     from attention_deeplab.runs import read_config
 
-    if run_dir is None and weights is not None:
-        parent = Path(weights).parent
-        run_dir = parent if read_config(parent) is not None else None
-    elif run_dir is None:
+    if run_dir is None and weights is None:
         run_dir = DATASET_FOLDERS[dataset or "isic2018"][1]
-    config = read_config(run_dir) if run_dir is not None else None
-    if run_dir is not None and config is None and weights is None:
+    model_run = None
+    for candidate in (run_dir, None if weights is None else Path(weights).parent):
+        if candidate is not None and read_config(candidate) is not None:
+            model_run = Path(candidate)
+            break
+    if run_dir is None:
+        run_dir = model_run
+    if model_run is None and weights is None:
         raise FileNotFoundError(f"{Path(run_dir) / 'config.json'} not found: train a model into "
                                 f"{run_dir} with Train_Skin_Lesion_Segmentation.py first, "
                                 "or give --weights")
+    config = read_config(model_run) if model_run is not None else None
     if data_dir is None:
         if dataset is None and config and config.get("data_dir"):
             data_dir = config["data_dir"]
         else:
             data_dir = DATASET_FOLDERS[dataset or (config or {}).get("dataset") or "isic2018"][0]
-    return (None if run_dir is None else Path(run_dir)), Path(data_dir), config
+    return (None if run_dir is None else Path(run_dir)), Path(data_dir), config, model_run
 
 
 def image_ids(manifest, split, count):
@@ -132,7 +141,8 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
 
     Args:
         dataset: str or None. "isic2018", "isic2017" or "ph2": default folders.
-        run_dir: str, Path or None. Training run folder (config.json, best weights).
+        run_dir: str, Path or None. Training run folder (config.json, best weights);
+            without config.json, given `weights`, only where the outputs go.
         data_dir: str, Path or None. Prepared arrays; defaults to the run's data.
         weights: str, Path or None. Weights file; defaults to the run's best.
         split: str. "test" or "val". Defaults to "test".
@@ -154,16 +164,17 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     if threshold != "auto" and not 0 <= float(threshold) < 1:
         raise ValueError(f"--threshold must be 'auto' or a number in [0, 1), got {threshold!r}")
     if model is None or run_dir is not None:
-        run_dir, data_dir, config = resolve_locations(dataset, run_dir, data_dir, weights)
+        run_dir, data_dir, config, model_run = resolve_locations(dataset, run_dir, data_dir,
+                                                                 weights)
     else:
         data_dir, config = Path(data_dir or DATASET_FOLDERS[dataset or "isic2018"][0]), None
+        model_run = None
     images, masks = load_split(data_dir, split)
     manifest = read_manifest(data_dir)
     ids = image_ids(manifest, split, len(images))
     if model is None:
         overrides = {"preset": preset, "attention": attention, "output_stride": output_stride}
-        # A run folder without config.json only names where outputs go: --weights is the model.
-        model = _load_model(run_dir if config else None, weights, images, overrides)
+        model = _load_model(model_run, weights, images, overrides)
     selection = None
     if threshold == "auto":
         selection = choose_threshold(model, data_dir, batch_size, tta)
@@ -172,7 +183,7 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         probabilities = predict_array(model, images, batch_size, tta, progress)
     result = score(probabilities, masks, float(threshold))
     name = manifest.get("dataset") or dataset or (config or {}).get("dataset")
-    report = build_report(name, split, data_dir, run_dir, weights, images, threshold, selection,
+    report = build_report(name, split, data_dir, model_run, weights, images, threshold, selection,
                           tta, result)
     if out is None:
         out = default_out(run_dir, weights, name, split, tta)

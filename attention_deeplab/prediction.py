@@ -14,13 +14,13 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from attention_deeplab import evaluation_plots as plots
+from attention_deeplab.data.imageio import READ_ERRORS
 from attention_deeplab.inference import (model_input_size, predict_batch, resize_image,
                                          resize_probabilities)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 CSV_COLUMNS = ("file", "mask", "width", "height", "lesion_pixels", "lesion_fraction",
                "bbox_left", "bbox_top", "bbox_right", "bbox_bottom", "mean_probability")
-READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 
 def expand_inputs(inputs):

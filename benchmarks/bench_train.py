@@ -9,7 +9,7 @@ each counts. Claim: ours / in-memory >= 0.95 in steady-state images/s; the
 whole `fit` call (start-up and end included) is printed beside it.
 
     python benchmarks/bench_train.py                      # reduced network, short
-    python benchmarks/bench_train.py --models full --steps 4 --repeats 3   # ~6 min on 2 cores
+    python benchmarks/bench_train.py --models full --steps 12 --repeats 2   # ~10 min on 2 cores
 """
 import argparse
 import json
@@ -58,21 +58,27 @@ class StepClock(keras.callbacks.Callback):
         self.marks.append(time.perf_counter())
 
 
+# Steps left out of the steady state: the loader's queue (and tf.data's prefetch)
+# fills during the first steps, so their batches were made before the timed window.
+PRIMING_STEPS = LOADER_QUEUE["max_queue_size"] + 1
+
+
 def timed_fit(fit):
-    """(seconds per step after the first, seconds of the whole call) of one `fit`."""
+    """(seconds per step once the queue is primed, seconds of the whole call) of one `fit`."""
     clock = StepClock()
     start = time.perf_counter()
     fit(clock)
     total = time.perf_counter() - start
-    steps = np.diff(clock.marks[1:])
+    steps = np.diff(clock.marks[1 + PRIMING_STEPS:])
     return float(np.mean(steps)), total
 
 
 def measure(preset, folder, batch, repeats):
     """Seconds per step and per `fit` call of our pipeline and of in-memory arrays.
 
-    Steady-state steps (the first of each epoch left out) are the pipeline's
-    cost the claim is about; the whole call adds each epoch's start-up and
+    Steady-state steps (those after the first PRIMING_STEPS of each epoch, so
+    that each of their batches is made while the model trains) are the
+    pipeline's cost the claim is about; the whole call adds each epoch's start-up and
     end. Both are reported: TensorFlow's in-memory `fit` here often idled 9-18 s
     after its last step on the full network (a cost of the call, not of the
     data path), which flatters the whole-call ratio there.
@@ -103,11 +109,13 @@ def main(argv=None):
     parser.add_argument("--models", default="tiny", help="comma-separated presets: tiny,full")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=7)
-    # PH2's epoch (80 images, batch 7), the shortest of the paper's datasets: the
-    # loader's start-up at each epoch weighs most there.
-    parser.add_argument("--steps", type=int, default=12, help="steps per timed epoch")
+    parser.add_argument("--steps", type=int, default=40,
+                        help=f"steps per timed epoch (at least {PRIMING_STEPS + 2}: the first "
+                             f"{PRIMING_STEPS} fill the loader's queue)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
+    if args.steps < PRIMING_STEPS + 2:
+        parser.error(f"--steps must be at least {PRIMING_STEPS + 2}, got {args.steps}")
     print(f"backend {keras.backend.backend()}, {args.size}x{args.size}, batch {args.batch_size}, "
           f"{args.steps} steps an epoch, best of {args.repeats}")
     with tempfile.TemporaryDirectory(prefix="bench_train_") as tmp:

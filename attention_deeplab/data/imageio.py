@@ -17,6 +17,14 @@ READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 DRAFT_MARGIN = 1.5
 
 
+def _hint(error):
+    """What to do about an image Pillow refuses as too large."""
+    if isinstance(error, Image.DecompressionBombError):
+        return (" (if the file is trusted, raise PIL.Image.MAX_IMAGE_PIXELS, or shrink "
+                "the image first)")
+    return ""
+
+
 def parse_size(size):
     """Turns ``256``, ``[256]`` or ``[192, 256]`` into an ``(height, width)`` tuple."""
     values = [size] if np.isscalar(size) else list(size)
@@ -59,7 +67,7 @@ def read_image(path, size, draft=True):
             image = image.convert("RGB")
         image = image.resize((size[1], size[0]), Image.BILINEAR)
     except READ_ERRORS as error:
-        raise PrepareError(f"Cannot read image {path}: {error}") from error
+        raise PrepareError(f"Cannot read image {path}: {error}{_hint(error)}") from error
     return np.asarray(image, dtype=np.uint8)
 
 
@@ -87,7 +95,7 @@ def read_mask(path, size):
         if small.max() <= 1 and mask.getextrema()[1] == 1:
             small = _resize_mask(mask.point(lambda value: 255 * value), size)
     except READ_ERRORS as error:
-        raise PrepareError(f"Cannot read mask {path}: {error}") from error
+        raise PrepareError(f"Cannot read mask {path}: {error}{_hint(error)}") from error
     return small
 
 

@@ -144,7 +144,7 @@ def main(argv=None):
         ids = generate(args.layout, args.count, args.out, seed=args.seed,
                        width_range=args.width)
     except FileExistsError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{build_parser().prog}: error: {error}", file=sys.stderr)
         return 2
     print(f"Wrote {len(ids)} synthetic {args.layout} pairs to {args.out}")
     return 0

@@ -89,7 +89,7 @@ def _load_keras2(model, path):
     if assignments is None and _holds_attention_head(file_layers):
         raise ValueError(f"weights file {path!r} is an Attention Deeplabv3+ checkpoint that "
                          f"does not fit the model {model.name!r} (built with other options: "
-                         f"--preset, --no-attention, --output-stride?): {misfit}")
+                         f"preset, attention, output stride?): {misfit}")
     if assignments is None:
         assignments = load_by_name(model, file_layers, path, order_misfit=misfit)
         mode = "name"

@@ -46,6 +46,9 @@ def test_normalize_images_equals_original_formula(rng):
     np.testing.assert_allclose(ours, original_dataset_normalized(images), atol=1e-4)
     images[4] = 17  # a constant uint8 image: zeros, as for float input
     assert np.all(normalize_images(images)[4] == 0)
+    # The same float32 values whatever the arrays' dtype (uint8 now, float64 in older runs).
+    np.testing.assert_array_equal(normalize_images(images),
+                                  normalize_images(images.astype(np.float64)))
 
 
 def test_normalize_images_legacy_float64_and_constant_image(rng):

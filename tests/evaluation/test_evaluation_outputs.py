@@ -197,3 +197,21 @@ def test_weights_with_a_run_dir_that_has_no_config_write_there(data_dir, tmp_pat
     assert calls[0]["run_dir"] is None and calls[0]["weights"] == str(checkpoint)
     assert calls[0]["input_shape"] == (SIZE, SIZE, 3)
     assert (run_dir / "evaluation" / "test" / "metrics.json").is_file()
+
+
+def test_weights_of_a_run_take_its_options_when_run_dir_only_receives_outputs(
+        data_dir, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr("attention_deeplab.runs.load_inference_model",
+                        lambda **kwargs: calls.append(kwargs) or stand_in_model())
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps(
+        {"model": {"preset": "tiny"}, "dataset": "isic2018", "data_dir": str(data_dir)}))
+    (run / "best.weights.h5").write_bytes(b"")
+    elsewhere = tmp_path / "elsewhere"
+    assert Evaluate_Skin.main(["--run-dir", str(elsewhere),
+                               "--weights", str(run / "best.weights.h5")]) == 0
+    assert calls[0]["run_dir"] == run and calls[0]["input_shape"] is None
+    report = json.loads((elsewhere / "evaluation" / "test" / "metrics.json").read_text())
+    assert report["run_dir"] == str(run) and report["data_dir"] == str(data_dir)
