@@ -9,7 +9,7 @@ each counts. Claim: ours / in-memory >= 0.95 in steady-state images/s; the
 whole `fit` call (start-up and end included) is printed beside it.
 
     python benchmarks/bench_train.py                      # reduced network, short
-    python benchmarks/bench_train.py --models full --steps 12 --repeats 2   # ~10 min on 2 cores
+    python benchmarks/bench_train.py --models full --steps 20 --repeats 2   # ~15 min on 2 cores
 """
 import argparse
 import json
