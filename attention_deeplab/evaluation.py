@@ -31,7 +31,7 @@ def resolve_locations(dataset=None, run_dir=None, data_dir=None, weights=None):
         the output folder's run, the prepared data, and the training run
         (folder and config) whose options rebuild the model.
     """
-    from attention_deeplab.runs import read_config
+    from attention_deeplab.runs import CONFIG_NAME, read_config
 
     if run_dir is None and weights is None:
         run_dir = DATASET_FOLDERS[dataset or "isic2018"][1]
@@ -43,7 +43,7 @@ def resolve_locations(dataset=None, run_dir=None, data_dir=None, weights=None):
     if run_dir is None:
         run_dir = model_run
     if model_run is None and weights is None:
-        raise FileNotFoundError(f"{Path(run_dir) / 'config.json'} not found: train a model into "
+        raise FileNotFoundError(f"{Path(run_dir) / CONFIG_NAME} not found: train a model into "
                                 f"{run_dir} with Train_Skin_Lesion_Segmentation.py first, "
                                 "or give --weights")
     config = read_config(model_run) if model_run is not None else None

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from attention_deeplab import metrics
+from attention_deeplab.runs import BEST_WEIGHTS
 
 # Azad et al. 2020: the ISIC 2018 scores the paper reports for Attention Deeplabv3+.
 PAPER_SCORES = {"isic2018": {"f1": 0.912, "sensitivity": 0.885, "specificity": 0.988,
@@ -67,7 +68,7 @@ def build_report(name, split, data_dir, run_dir, weights, images, threshold, sel
                  result):
     """The content of metrics.json (undefined scores as null)."""
     if weights is None and run_dir is not None:
-        weights = Path(run_dir) / "best.weights.h5"
+        weights = Path(run_dir) / BEST_WEIGHTS
     return json_safe({
         "dataset": name, "split": split, "data_dir": str(data_dir),
         "run_dir": None if run_dir is None else str(run_dir),
