@@ -185,6 +185,7 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     name = manifest.get("dataset") or dataset or (config or {}).get("dataset")
     report = build_report(name, split, data_dir, model_run, weights, images, threshold, selection,
                           tta, result)
+    report["data_fingerprint"] = manifest.get("fingerprint")  # Compare_Runs.py checks it
     if out is None:
         out = default_out(run_dir, weights, name, split, tta)
     write_outputs(out, result, images, ids, report, probabilities if save_probabilities else None)
