@@ -32,6 +32,10 @@ def build_prepare_parser(description, default_dir, seed_help="Recorded in split.
     parser.add_argument("--skip-unpaired", action="store_true",
                         help="Leave out images without masks and masks without images.")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    parser.add_argument("--folds", type=int, default=None, metavar="K",
+                        help="Cross-validation: K folds drawn with --seed (with --fold).")
+    parser.add_argument("--fold", type=int, default=None, metavar="I",
+                        help="The fold to prepare, 0..K-1: its cases are the test split.")
     return parser
 
 
@@ -42,6 +46,7 @@ def run_prepare(dataset, args):
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
             image_size=args.size, split=args.split, seed=args.seed, workers=args.workers,
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
+            folds=args.folds, fold=args.fold,
         )
     except PrepareError as error:
         print(f"{PREPARE_SCRIPTS[dataset]}: error: {error}", file=sys.stderr)

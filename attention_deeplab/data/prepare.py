@@ -8,6 +8,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from attention_deeplab.data import isic, ph2
+from attention_deeplab.data.folds import check_folds, fold_split
 from attention_deeplab.data.imageio import parse_size, read_pair
 from attention_deeplab.data.pairs import PrepareError
 from attention_deeplab.data.splits import SPLITS, assign, parse_split, split_sizes
@@ -80,7 +81,8 @@ def _plan(pairs, ids, size, draft):
 
 
 def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None, seed=0,
-                    workers=None, skip_unpaired=False, draft=True, progress=True, say=print):
+                    workers=None, skip_unpaired=False, draft=True, progress=True, say=print,
+                    folds=None, fold=None):
     """Turns a published dataset folder into ``data_*.npy``, ``mask_*.npy`` and ``split.json``.
 
     Args:
@@ -98,6 +100,8 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
         draft: bool. Let the JPEG decoder reduce large images. Defaults to True.
         progress: bool. Show a progress bar. Defaults to True.
         say: callable. Receives notes for the user. Defaults to print.
+        folds, fold: int or None. Cross-validation: prepare fold `fold` of
+            `folds`, drawn with `seed` (see ``folds.fold_split``).
 
     Returns:
         dict: the manifest written to ``split.json``.
@@ -107,6 +111,9 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
     """
     size = parse_size(image_size)
     requested = parse_split(split)
+    check_folds(folds, fold)
+    if folds is not None and requested is not None:
+        raise PrepareError("--split and --folds exclude each other: the folds decide the split")
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir is not None else data_dir
     workers = default_workers() if workers is None else int(workers)
@@ -115,13 +122,18 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
     pairs = find_pairs(dataset, data_dir, skip_unpaired=skip_unpaired, warn=say)
     if not pairs:
         raise PrepareError(f"No image/mask pairs found in {data_dir}")
-    sizes = split_sizes(len(pairs), _default_split(dataset), requested, say=say)
-    ids = assign([p.id for p in pairs], sizes, seed if dataset == "ph2" else None)
+    if folds is None:
+        sizes = split_sizes(len(pairs), _default_split(dataset), requested, say=say)
+        ids = assign([p.id for p in pairs], sizes, seed if dataset == "ph2" else None)
+    else:
+        ids = fold_split([p.id for p in pairs], _default_split(dataset), folds, fold, seed)
+        sizes = tuple(len(ids[name]) for name in SPLITS)
     rows, tasks = _plan(pairs, ids, size, draft)
     with AtomicSet(out_dir, dict(zip(SPLITS, sizes)), size) as arrays:
         for index, image, mask in _decoded(tasks, workers, progress):
             arrays.write(*rows[index], image, mask)
-        manifest = build_manifest(dataset, data_dir, seed, size, ids)
+        extra = None if folds is None else {"fold": fold, "folds": folds}
+        manifest = build_manifest(dataset, data_dir, seed, size, ids, extra)
         arrays.commit(manifest)
     say(f"Wrote {'/'.join(map(str, sizes))} (train/val/test) pairs of "
         f"{size[0]}x{size[1]} to {out_dir}")

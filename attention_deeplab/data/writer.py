@@ -142,8 +142,11 @@ def versions():
             "pillow": PIL.__version__, "attention_deeplab": __version__}
 
 
-def build_manifest(dataset, source, seed, image_size, ids):
-    """The ``split.json`` content, with a sha256 fingerprint of all but the versions."""
+def build_manifest(dataset, source, seed, image_size, ids, extra=None):
+    """The ``split.json`` content, with a sha256 fingerprint of all but the versions.
+
+    ``extra`` (e.g. a cross-validation's fold and folds) is recorded and fingerprinted too.
+    """
     manifest = {
         "dataset": dataset,
         "source": str(Path(source).resolve()),
@@ -151,6 +154,7 @@ def build_manifest(dataset, source, seed, image_size, ids):
         "image_size": list(image_size),
         "sizes": {split: len(ids[split]) for split in SPLITS},
         "ids": {split: list(ids[split]) for split in SPLITS},
+        **(extra or {}),
     }
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
     manifest["versions"] = versions()

@@ -89,8 +89,11 @@ def build_config(options, splits, data_dir, settings):
         data_dir: Path. The data folder.
         settings: dict. The training options as resolved by `train`.
     """
+    fingerprint = data_fingerprint(data_dir, splits)
+    manifest = read_manifest(data_dir)  # a cross-validation fold's data names its fold
     return {"model": options, "data_dir": str(Path(data_dir).resolve()),
-            "data_fingerprint": data_fingerprint(data_dir, splits),
+            "data_fingerprint": fingerprint,
+            **{key: manifest[key] for key in ("fold", "folds") if key in manifest},
             "sizes": {name: int(len(pair[0])) for name, pair in splits.items()},
             "optimizer": "adam", "loss": "binary_crossentropy",
             "lr_schedule": dict(LR_SCHEDULE), "checkpoint": "best val_loss",
