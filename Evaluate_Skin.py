@@ -44,6 +44,9 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--save-probabilities", action="store_true",
                         help="also write probabilities.npy (float32, N x H x W)")
+    parser.add_argument("--native-resolution", action="store_true",
+                        help="score each image at its original size against its original mask "
+                        "(data prepared with --official); writes <split>_native/")
     parser.add_argument("--out", help="output folder (default <run-dir>/evaluation/<split>[_tta])")
     return add_model_override_arguments(parser)
 
@@ -58,7 +61,8 @@ def main(argv=None):
                           tta=args.tta, batch_size=args.batch_size,
                           save_probabilities=args.save_probabilities, out=args.out,
                           preset=args.preset, attention=args.attention,
-                          output_stride=args.output_stride)
+                          output_stride=args.output_stride,
+                          native_resolution=args.native_resolution)
     except (FileNotFoundError, ValueError) as error:
         print(f"Evaluate_Skin.py: error: {error}", file=sys.stderr)
         return 1

@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from attention_deeplab import evaluation_plots as plots
 from attention_deeplab import metrics
+from attention_deeplab import native_resolution as native
 from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.evaluation_report import build_report, format_table, write_per_image_csv
 from attention_deeplab.inference import predict_array
@@ -136,7 +137,8 @@ def _load_model(run_dir, weights, images, overrides):
 
 def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="test",
              threshold=0.5, tta=False, batch_size=8, save_probabilities=False, out=None,
-             preset=None, attention=None, output_stride=None, model=None, stream=None):
+             preset=None, attention=None, output_stride=None, model=None, stream=None,
+             native_resolution=False):
     """Evaluates a trained model on a prepared split and writes the results.
 
     Args:
@@ -155,6 +157,9 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         preset, attention, output_stride: model option overrides.
         model: keras.Model or None. An already loaded model (notebooks, tests).
         stream: file-like or None. Where the table is printed; defaults to stdout.
+        native_resolution: bool. Score each image at its original size against its
+            original mask (data from Prepare_ISIC2018.py --official); see
+            ``native_resolution.py``. Outputs go to ``<split>[_tta]_native``.
 
     Returns:
         dict: the report written to metrics.json.
@@ -172,6 +177,7 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     images, masks = load_split(data_dir, split)
     manifest = read_manifest(data_dir)
     ids = image_ids(manifest, split, len(images))
+    sources = native.mask_sources(manifest, data_dir, split) if native_resolution else None
     if model is None:
         overrides = {"preset": preset, "attention": attention, "output_stride": output_stride}
         model = _load_model(model_run, weights, images, overrides)
@@ -181,16 +187,28 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         threshold = selection["threshold"]
     with tqdm(total=len(images), desc=f"{split} split", unit="image") as progress:
         probabilities = predict_array(model, images, batch_size, tta, progress)
-    result = score(probabilities, masks, float(threshold))
     name = manifest.get("dataset") or dataset or (config or {}).get("dataset")
+    if native_resolution:
+        out = Path(out or f"{default_out(run_dir, weights, name, split, tta)}_native")
+        result = native.score_native(probabilities, sources, ids, float(threshold),
+                                     plots.ensure_dir(Path(out) / "masks"))
+    else:
+        result = score(probabilities, masks, float(threshold))
     report = build_report(name, split, data_dir, model_run, weights, images, threshold, selection,
                           tta, result)
     report["data_fingerprint"] = manifest.get("fingerprint")  # Compare_Runs.py checks it
     if out is None:
         out = default_out(run_dir, weights, name, split, tta)
-    write_outputs(out, result, images, ids, report, probabilities if save_probabilities else None)
+    if native_resolution:
+        report.update(native_resolution=True,
+                      challenge_score=report["per_image"]["isic_challenge_score"])
+        native.write_native(out, result, ids, report)
+    else:
+        write_outputs(out, result, images, ids, report,
+                      probabilities if save_probabilities else None)
     stream = stream or sys.stdout
     print(format_table(report), file=stream)
+    figures = "masks/" if native_resolution else "masks/, overlays/, samples.png"
     print(f"Written to {out}/ (metrics.json, per_image.csv, ROC.png, Precision_recall.png, "
-          "masks/, overlays/, samples.png)", file=stream)
+          f"{figures})", file=stream)
     return report

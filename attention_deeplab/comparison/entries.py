@@ -46,8 +46,8 @@ class Entry:
         if self.kind == "folds":
             counts = np.concatenate([run.counts for run in self.evaluations])
             total = metrics.pooled_scores(counts)
-            for key in POOLED_KEYS[:-1]:
-                cells[key]["value"] = total[key]
+            for key in POOLED_KEYS[:-1]:  # the AUC stays the mean across folds
+                cells[key].update(value=total[key], pooled=True)
         return cells
 
     def as_original(self):

@@ -47,7 +47,7 @@ def _absent(value):
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-def format_cell(cell, kind, digits=4):
+def format_cell(cell, digits=4):
     """A table cell: a run's value, a group's mean +- std, a CV's pooled (mean +- std)."""
     if cell is None or _absent(cell.get("value")):
         return "n/a"
@@ -55,18 +55,17 @@ def format_cell(cell, kind, digits=4):
     if cell.get("std") is None:
         return value
     spread = f"{cell['mean']:.{digits}f} ± {cell['std']:.{digits}f}"
-    return f"{value} ({spread})" if kind == "folds" and cell["value"] != cell["mean"] else spread
+    return f"{value} ({spread})" if cell.get("pooled") else spread
 
 
 def _cells(row):
-    kind = row["kind"]
     pooled, original = row["pooled"] or {}, row["as_original"] or {}
-    digits = 3 if kind == "paper" else 4
-    cells = [format_cell(pooled.get(key), kind) for key in POOLED_KEYS]
+    digits = 3 if row["kind"] == "paper" else 4
+    cells = [format_cell(pooled.get(key)) for key in POOLED_KEYS]
     dice = row["per_image_dice"]
     cells.append("n/a" if dice is None or dice["mean"] is None
                  else f"{dice['mean']:.4f} ± {dice['std']:.4f}")
-    return cells + [format_cell(original.get(key), kind, digits) for key in AS_ORIGINAL_KEYS]
+    return cells + [format_cell(original.get(key), digits) for key in AS_ORIGINAL_KEYS]
 
 
 def markdown_table(rows):
