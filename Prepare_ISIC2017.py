@@ -1,6 +1,7 @@
 """Prepares ISIC 2017 (part 1) into data_*.npy, mask_*.npy and split.json.
 
     python Prepare_ISIC2017.py --data-dir dataset_isic17 --size 256
+    python Prepare_ISIC2017.py --official   # the challenge's 2000/150/600, in <data-dir>/official
 
 Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
 ``*_superpixels.png`` files beside the images are ignored.

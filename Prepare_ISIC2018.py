@@ -1,6 +1,7 @@
 """Prepares ISIC 2018 (task 1) into data_*.npy, mask_*.npy and split.json.
 
     python Prepare_ISIC2018.py --data-dir dataset_isic18 --size 256
+    python Prepare_ISIC2018.py --official   # the challenge's 2594/100/1000, in <data-dir>/official
 
 Ids are sorted and split in order: 1815 train, 259 val, 520 test (the paper's).
 """

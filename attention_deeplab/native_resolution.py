@@ -110,7 +110,7 @@ def score_native(probabilities, sources, ids, threshold=0.5, masks_out=None):
 
 
 def write_native(out, result, ids, report):
-    """metrics.json, per_image.csv, ROC.png and Precision_recall.png (masks/ written while scoring)."""
+    """metrics.json, per_image.csv, ROC.png, Precision_recall.png (masks/ come while scoring)."""
     import json
 
     from attention_deeplab.evaluation_report import write_per_image_csv

@@ -1,4 +1,4 @@
-"""Reading evaluations back: a run folder or an evaluation folder -> metrics and per-image scores."""
+"""Reading evaluations back: a run or evaluation folder -> metrics and per-image scores."""
 import csv
 import json
 from dataclasses import dataclass

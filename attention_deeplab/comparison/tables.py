@@ -1,4 +1,4 @@
-"""What a comparison writes: table.md, table.csv, per_image_dice.png, stats.json, and its printout."""
+"""What a comparison writes (table.md, table.csv, per_image_dice.png, stats.json) and prints."""
 import csv
 import json
 

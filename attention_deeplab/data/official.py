@@ -19,7 +19,8 @@ from attention_deeplab.data.writer import AtomicSet, build_manifest
 
 # split -> (image folder, ground-truth folder), as the ISIC archive publishes them.
 FOLDERS = {
-    "isic2018": {"train": ("ISIC2018_Task1-2_Training_Input", "ISIC2018_Task1_Training_GroundTruth"),
+    "isic2018": {"train": ("ISIC2018_Task1-2_Training_Input",
+                           "ISIC2018_Task1_Training_GroundTruth"),
                  "val": ("ISIC2018_Task1-2_Validation_Input",
                          "ISIC2018_Task1_Validation_GroundTruth"),
                  "test": ("ISIC2018_Task1-2_Test_Input", "ISIC2018_Task1_Test_GroundTruth")},
