@@ -240,3 +240,23 @@ def test_folds_pool_counts_over_every_case(tmp_path):
     assert row["n_images"] == "4" and row["name"].endswith("(2 folds)")
     with pytest.raises(ComparisonError, match="both test ISIC_0000000"):
         compare_runs([folds[0], folds[0]], folds=True, out=tmp_path / "cmp")
+
+
+def test_two_cross_validated_methods_are_tested_over_every_case(tmp_path):
+    groups = {}
+    for method, shift in (("A", 0.0), ("B", 0.04)):
+        runs = [run_folder(tmp_path, f"{method}_fold{k}", IDS[4 * k:4 * k + 4],
+                           BASE[4 * k:4 * k + 4] + shift + (SHIFT[4 * k:4 * k + 4] if shift else 0),
+                           fingerprint=f"fold{k}") for k in range(2)]
+        groups[method] = f"{method}={runs[0]},{runs[1]}"
+    stats = compare_runs(groups=list(groups.values()), folds=True, out=tmp_path / "cmp",
+                         n_bootstrap=100)
+    result = stats["comparisons"]["B"]["dice"]
+    differences = np.round(BASE + 0.04 + SHIFT, 6) - np.round(BASE, 6)
+    assert result["n_images"] == 8  # both folds' cases
+    assert result["mean_difference"] == pytest.approx(differences.mean(), abs=1e-12)
+    assert result["p_value"] == pytest.approx(exact_wilcoxon_p(differences), abs=1e-12)
+    other = run_folder(tmp_path, "C_fold0", IDS[:4], BASE[:4], fingerprint="elsewhere")
+    with pytest.raises(ComparisonError, match="other data"):
+        compare_runs(groups=[groups["A"], f"C={other},{tmp_path / 'B_fold1'}"], folds=True,
+                     out=tmp_path / "cmp")
