@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from attention_deeplab.data.loader import (  # noqa: E402
     ArraySequence, load_split, normalize_images, normalize_masks)
 from attention_deeplab.training.loop import LOADER_QUEUE  # noqa: E402
-from attention_deeplab.training.setup import build_model  # noqa: E402
+from attention_deeplab.training.model_setup import build_model  # noqa: E402
 
 
 def write_arrays(folder, count, size):

@@ -62,7 +62,7 @@ def dataset_normalized(imgs):
 
 
 def child_baseline(data, run):
-    from attention_deeplab.training.setup import build_model
+    from attention_deeplab.training.model_setup import build_model
 
     tr_data, val_data = np.load(data / "data_train.npy"), np.load(data / "data_val.npy")
     tr_mask = np.expand_dims(np.load(data / "mask_train.npy"), axis=3)

@@ -85,7 +85,7 @@ def test_isic2018_then_ph2_fine_tuned_then_predict(work):
 
 
 def test_authors_checkpoint_commands(work, original_checkpoint_dir):
-    from attention_deeplab.model.probe import write_probe_checkpoint
+    from tests.support.probe import write_probe_checkpoint
 
     authors = write_probe_checkpoint(original_checkpoint_dir, work / "weight_isic18_deeplab_v3pa")
     data = work / "isic18_authors"

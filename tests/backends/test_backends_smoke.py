@@ -76,7 +76,7 @@ def test_train_resume_evaluate_predict(backend, runs, data_dir, tmp_path):
 
 PREDICT = """
 import sys, numpy as np
-from attention_deeplab.runs import load_inference_model
+from attention_deeplab.inference import load_inference_model
 from attention_deeplab.data.loader import load_split, normalize_images
 images, _ = load_split(sys.argv[2], "test")
 model = load_inference_model(run_dir=sys.argv[1])
@@ -98,7 +98,7 @@ def test_checkpoint_predicts_the_same_on_every_backend(source, runs, data_dir, t
 PROBE = """
 import sys, numpy as np
 from attention_deeplab.model import Deeplabv3pa, load_weights_into
-from attention_deeplab.model.probe import write_probe_checkpoint
+from tests.support.probe import write_probe_checkpoint
 checkpoint = write_probe_checkpoint(sys.argv[1], sys.argv[2])
 model = Deeplabv3pa(weights=None, input_shape=(256, 256, 3), compile=False)
 load_weights_into(model, checkpoint)

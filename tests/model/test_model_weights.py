@@ -12,8 +12,8 @@ import keras
 
 import models
 from attention_deeplab.model import Deeplabv3pa, load_weights_into
-from attention_deeplab.model.keras2_h5 import (
-    model_as_keras2_layers, weighted_layers, write_keras2_h5)
+from attention_deeplab.model.keras2_h5 import weighted_layers
+from tests.support.keras2_files import model_as_keras2_layers, write_keras2_h5
 from attention_deeplab.model.weights import detect_format
 
 # A compiled model saved before its optimizer was built reloads with this Keras warning.

@@ -60,7 +60,7 @@ def standin(monkeypatch):
         built.append(standin_model(options, dropout))
         return built[-1]
 
-    monkeypatch.setattr("attention_deeplab.training.setup._build", build)
+    monkeypatch.setattr("attention_deeplab.training.model_setup._build", build)
     return built
 
 
@@ -73,7 +73,7 @@ def standin_no_dropout(monkeypatch):
         built.append(standin_model(options, dropout=False))
         return built[-1]
 
-    monkeypatch.setattr("attention_deeplab.training.setup._build", build)
+    monkeypatch.setattr("attention_deeplab.training.model_setup._build", build)
     return built
 
 

@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent("""
     sys.path.insert(0, {repo!r})
     sys.path.insert(0, {tests!r})
     from conftest import make_arrays, standin_model
-    import attention_deeplab.training.setup as setup
+    import attention_deeplab.training.model_setup as setup
     import Train_Skin_Lesion_Segmentation as script
     setup._build = lambda options, weights: standin_model(options)
     data = make_arrays(Path({tmp!r}) / "data", train=10, val=3)
