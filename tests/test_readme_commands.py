@@ -8,27 +8,17 @@
   by the probe formula of ../shared/fixtures/original_checkpoint.
 The README's `make` commands are what CI and the demo run.
 """
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.processes import REPO
+from tests.support.processes import run_python as run
+
 TRAIN_SUBSTITUTES = ["--preset", "tiny", "--backbone-weights", "none", "--epochs", "1",
                      "--batch-size", "4", "--quiet"]
 
 pytestmark = pytest.mark.slow
-
-
-def run(*args, cwd=REPO):
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{args}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-    return done.stdout
 
 
 def readme_commands():

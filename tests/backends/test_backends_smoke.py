@@ -7,14 +7,12 @@ checkpoint trained on one backend predicted on the others.
 """
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_python
+
 BACKENDS = ("tensorflow", "jax", "torch")
 
 pytestmark = [
@@ -24,13 +22,9 @@ pytestmark = [
 ]
 
 
-def run(backend, *args, cwd=REPO):
+def run(backend, *args):
     """Runs `python *args` under `backend` and returns its stdout; fails with its output."""
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{backend}: {args}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
+    return run_python(*args, backend=backend)
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ def test_run_folder_contents(data_dir, tmp_path, standin):
     config = config_json(run_dir)
     assert config["model"] == {"input_shape": [32, 32, 3], "preset": "tiny",
                                "attention": True, "output_stride": 16}
-    assert config["data_fingerprint"] == "test-12-4-32-0"
+    assert config["data_fingerprint"] == "discs-train12-val4-32-0"
     assert config["batch_size"] == 4 and config["lr"] == 1e-2 and config["epochs"] == 3
     assert config["precise_bn"] is True  # auto, from scratch
     assert config["backbone_weights"] is None and config["versions"]["keras"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import Train_Skin_Lesion_Segmentation as script
-from attention_deeplab.model import build_from_options, model_options
 from attention_deeplab.inference import load_inference_model
+from attention_deeplab.model import build_from_options, model_options
 from attention_deeplab.run_config import RunConfig, read_config, write_config
 from attention_deeplab.training import train
 
