@@ -16,6 +16,7 @@ from attention_deeplab import metrics
 from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.evaluation_report import build_report, format_table, write_per_image_csv
 from attention_deeplab.inference import predict_array
+from attention_deeplab.metrics_original import scores_as_original
 from attention_deeplab.runs import DATASET_FOLDERS
 
 
@@ -90,7 +91,7 @@ def score(probabilities, masks, threshold=0.5):
     Returns:
         dict: pooled (scores, counts, auc, average_precision), per_image
         (score arrays), summary, counts (N x 4), curve, prediction and truth
-        (bool N x H x W).
+        (bool N x H x W), as_original (the paper's columns as its code computed them).
     """
     truth = metrics.binarize_masks(masks)
     prediction = metrics.binarize_probabilities(probabilities, threshold)
@@ -102,7 +103,8 @@ def score(probabilities, masks, threshold=0.5):
     return {"pooled": pooled, "per_image": per_image, "counts": counts,
             "summary": metrics.summarize_per_image(per_image),
             "curve": metrics.curve_points(positives, negatives),
-            "prediction": prediction, "truth": truth}
+            "prediction": prediction, "truth": truth,
+            "as_original": scores_as_original(prediction, masks)}
 
 
 def default_out(run_dir, weights, dataset, split, tta):
