@@ -34,8 +34,9 @@ ISIC2018 = IsicLayout(
     "isic2018", "ISIC2018_Task1-2_Training_Input", "ISIC2018_Task1_Training_GroundTruth",
     (1815, 259, 520),  # paper: 2594 pairs
 )
-# The original script sliced [0:1400], [1400:1600], [1600:1999] and so dropped the
-# 2000th image from the test set; we keep all 2000 (a deliberate change).
+# The original script sliced [0:1399], [1399:1599], [1599:1999] (1399/200/400): it
+# left out the 2000th image and its training set lost one. We keep all 2000
+# (a deliberate change): one more training image, every later boundary one later.
 ISIC2017 = IsicLayout(
     "isic2017", "ISIC-2017_Training_Data", "ISIC-2017_Training_Part1_GroundTruth",
     (1400, 200, 400),

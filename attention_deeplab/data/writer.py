@@ -142,13 +142,18 @@ def versions():
             "pillow": PIL.__version__, "attention_deeplab": __version__}
 
 
-def build_manifest(dataset, source, seed, image_size, ids):
-    """The ``split.json`` content, with a sha256 fingerprint of all but the versions."""
+def build_manifest(dataset, source, seed, image_size, ids, resize="fast"):
+    """The ``split.json`` content, with a sha256 fingerprint of all but the versions.
+
+    ``resize`` ("fast" or "exact") is how the images were resized; training
+    copies it into config.json as ``data_resize``.
+    """
     manifest = {
         "dataset": dataset,
         "source": str(Path(source).resolve()),
         "seed": seed,
         "image_size": list(image_size),
+        "resize": resize,
         "sizes": {split: len(ids[split]) for split in SPLITS},
         "ids": {split: list(ids[split]) for split in SPLITS},
     }

@@ -56,6 +56,15 @@ def data_fingerprint(data_dir, splits):
     return "arrays:" + digest.hexdigest()
 
 
+def data_resize(data_dir):
+    """How Prepare resized the data ("fast" or "exact"), None for manifests made before
+    split.json recorded it (those were "fast") or arrays without one."""
+    try:
+        return read_manifest(data_dir).get("resize")
+    except DataError as error:
+        raise TrainingError(str(error)) from error
+
+
 def versions():
     """Versions of what the run's numbers depend on."""
     backend = keras.backend.backend()
@@ -91,6 +100,7 @@ def build_config(options, splits, data_dir, settings):
     """
     return {"model": options, "data_dir": str(Path(data_dir).resolve()),
             "data_fingerprint": data_fingerprint(data_dir, splits),
+            "data_resize": data_resize(data_dir),
             "sizes": {name: int(len(pair[0])) for name, pair in splits.items()},
             "optimizer": "adam", "loss": "binary_crossentropy",
             "lr_schedule": dict(LR_SCHEDULE), "checkpoint": "best val_loss",
