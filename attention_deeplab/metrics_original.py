@@ -38,8 +38,8 @@ def original_truth(masks):
 
 
 def _divide(numerator, denominator):
-    # The original's float division raised where a class was absent; null here.
-    return numerator / denominator if denominator else float("nan")
+    # The original's guard: a score whose denominator is 0 stays 0.
+    return numerator / denominator if denominator else 0.0
 
 
 def scores_as_original(prediction, masks):
@@ -50,9 +50,10 @@ def scores_as_original(prediction, masks):
         masks: array of 0..255 ground-truth masks, N x H x W (or N x H x W x 1).
 
     Returns:
-        dict of floats keyed by ``ORIGINAL_SCORES``; NaN where the original
-        could not compute a score (a class absent from the ground truth). F1 is
-        0 without any lesion, predicted or true, as scikit-learn then returned.
+        dict of floats keyed by ``ORIGINAL_SCORES``. As in the original, a
+        score whose denominator is 0 is 0 (F1 too, as scikit-learn returned);
+        the AUC is NaN where the ground truth holds one class (scikit-learn
+        raised there).
     """
     tp, fp, fn, tn = (int(value) for value in
                       confusion_counts(prediction, original_truth(masks)).sum(axis=0))
@@ -64,5 +65,6 @@ def scores_as_original(prediction, masks):
         "specificity": specificity,
         "accuracy": accuracy,
         "jaccard": accuracy,  # jaccard_similarity_score of binary labels is accuracy
-        "auc": (sensitivity + specificity) / 2,  # ROC AUC of binarised predictions
+        # ROC AUC of binarised predictions: the area under (0,0), (1-SP, SE), (1,1).
+        "auc": (sensitivity + specificity) / 2 if tp + fn and tn + fp else float("nan"),
     }

@@ -12,18 +12,27 @@ SIZE = 16
 
 
 def original_scores(probabilities, masks, threshold):
-    """The original's code, line by line (jaccard_similarity_score, gone from scikit-learn,
-    was accuracy_score on 1-D binary labels)."""
-    y_true = np.where(np.asarray(masks, np.float64).flatten() > 0.5, 1, 0)
-    y_pred = np.where(np.asarray(probabilities).flatten() > threshold, 1, 0)
+    """The original Evaluate_Skin.py, line by line, at `threshold` instead of 0.5
+    (jaccard_similarity_score, gone from scikit-learn, was accuracy_score on 1-D labels)."""
+    y_scores = np.asarray(probabilities).reshape(-1, 1)
+    y_true = np.asarray(masks).reshape(-1, 1)
+    y_scores = np.where(y_scores > threshold, 1, 0)
+    y_true = np.where(y_true > 0.5, 1, 0)
+    auc_roc = roc_auc_score(y_true, y_scores)
+    y_pred = np.where(y_scores[:, 0] >= 0.5, 1, 0)
     confusion = confusion_matrix(y_true, y_pred)
+    accuracy = specificity = sensitivity = 0
+    if float(np.sum(confusion)) != 0:
+        accuracy = float(confusion[0, 0] + confusion[1, 1]) / float(np.sum(confusion))
+    if float(confusion[0, 0] + confusion[0, 1]) != 0:
+        specificity = float(confusion[0, 0]) / float(confusion[0, 0] + confusion[0, 1])
+    if float(confusion[1, 1] + confusion[1, 0]) != 0:
+        sensitivity = float(confusion[1, 1]) / float(confusion[1, 1] + confusion[1, 0])
     return {
-        "accuracy": float(confusion[0, 0] + confusion[1, 1]) / float(np.sum(confusion)),
-        "specificity": float(confusion[0, 0]) / float(confusion[0, 0] + confusion[0, 1]),
-        "sensitivity": float(confusion[1, 1]) / float(confusion[1, 1] + confusion[1, 0]),
-        "jaccard": accuracy_score(y_true, y_pred, normalize=True),
-        "f1": f1_score(y_true, y_pred, average="binary"),
-        "auc": roc_auc_score(y_true, y_pred),
+        "accuracy": accuracy, "specificity": specificity, "sensitivity": sensitivity,
+        "jaccard": accuracy_score(y_true[:, 0], y_pred, normalize=True),
+        "f1": f1_score(y_true, y_pred, labels=None, average="binary", sample_weight=None),
+        "auc": auc_roc,
     }
 
 
@@ -68,10 +77,10 @@ def test_equals_the_original_formulas_on_soft_masks(threshold):
         assert scores[name] == pytest.approx(value, rel=0, abs=1e-12), name
 
 
-def test_an_absent_class_is_undefined_not_a_crash():
+def test_an_absent_class_gives_the_originals_zeros_and_no_auc():
     masks = np.zeros((1, 4, 4), np.uint8)
     scores = scores_as_original(np.zeros((1, 4, 4), bool), masks)
-    assert np.isnan(scores["sensitivity"]) and np.isnan(scores["auc"])
+    assert scores["sensitivity"] == 0.0 and np.isnan(scores["auc"])  # the original's guard
     assert scores["f1"] == 0.0 and scores["accuracy"] == scores["jaccard"] == 1.0
 
 
