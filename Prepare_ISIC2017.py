@@ -2,8 +2,9 @@
 
     python Prepare_ISIC2017.py --data-dir dataset_isic17 --size 256
 
-Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
-``*_superpixels.png`` files beside the images are ignored.
+Ids are sorted and split in order: 1400 train, 200 val, 400 test. The original
+sliced [0:1399], [1399:1599], [1599:1999]: 1399/200/400, the 2000th image left out.
+The ``*_superpixels.png`` files beside the images are ignored.
 """
 import sys
 
@@ -18,8 +19,8 @@ def build_parser():
 
 
 def main(argv=None):
-    # The original sliced the test set as [1600:1999] and so lost the 2000th image;
-    # the default split here keeps all 400 (see attention_deeplab/datasets.py).
+    # The original sliced 1399/200/400 and left out the 2000th image; the default
+    # split here is 1400/200/400 (see attention_deeplab/datasets.py).
     return prepare_main("isic2017", build_parser(), argv)
 
 

@@ -22,6 +22,7 @@ from attention_deeplab.inference.arrays import predict_array
 from attention_deeplab.inference.model import build_inference_model
 from attention_deeplab.locations import (
     EVALUATION_DIR, RunLocations, default_folders, resolve_run)
+from attention_deeplab.metrics_original import scores_as_original
 
 
 def image_ids(manifest, split, count):
@@ -66,6 +67,8 @@ class SplitScores:
         curve: dict. ROC and precision-recall points.
         prediction: bool array N x H x W.
         truth: bool array N x H x W.
+        as_original: dict. The paper's columns as its code computed them
+            (`metrics_original`).
     """
 
     pooled: dict
@@ -75,6 +78,7 @@ class SplitScores:
     curve: dict
     prediction: np.ndarray
     truth: np.ndarray
+    as_original: dict
 
 
 def score(probabilities, masks, threshold=0.5):
@@ -93,7 +97,8 @@ def score(probabilities, masks, threshold=0.5):
     return SplitScores(pooled=pooled, per_image=per_image, counts=counts,
                        summary=metrics.summarize_per_image(per_image),
                        curve=metrics.curve_points(positives, negatives),
-                       prediction=prediction, truth=truth)
+                       prediction=prediction, truth=truth,
+                       as_original=scores_as_original(prediction, masks))
 
 
 def default_out(run_dir, weights, dataset, split, tta):

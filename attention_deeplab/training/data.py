@@ -48,3 +48,12 @@ def data_fingerprint(data_dir, splits):
             digest.update(np.ascontiguousarray(array[0]).tobytes())
             digest.update(np.ascontiguousarray(array[-1]).tobytes())
     return "arrays:" + digest.hexdigest()
+
+
+def data_resize(data_dir):
+    """How Prepare resized the data ("fast" or "exact"), None for manifests made before
+    split.json recorded it (those were "fast") or arrays without one."""
+    try:
+        return read_manifest(data_dir).get("resize")
+    except DataError as error:
+        raise TrainingError(str(error)) from error

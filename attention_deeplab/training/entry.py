@@ -8,7 +8,7 @@ from attention_deeplab.errors import TrainingError
 from attention_deeplab.locations import STATE_NAME
 from attention_deeplab.provenance import versions
 from attention_deeplab.run_config import RunConfig, read_config, write_config
-from attention_deeplab.training.data import data_fingerprint, load_training_data
+from attention_deeplab.training.data import data_fingerprint, data_resize, load_training_data
 from attention_deeplab.training.distribute import DataParallel
 from attention_deeplab.training.loop import run_epochs
 from attention_deeplab.training.model_setup import build_model, precision_policy
@@ -135,7 +135,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
     config = RunConfig(
         model=_model_options(height, width, preset, attention, output_stride),
         dataset=dataset, data_dir=str(Path(data_dir).resolve()),
-        data_fingerprint=data_fingerprint(data_dir, splits),
+        data_fingerprint=data_fingerprint(data_dir, splits), data_resize=data_resize(data_dir),
         sizes={name: int(len(pair[0])) for name, pair in splits.items()},
         epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
         backbone_weights=None if backbone_weights is None else str(backbone_weights),
