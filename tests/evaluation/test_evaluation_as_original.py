@@ -118,4 +118,4 @@ def test_metrics_json_and_the_table_hold_the_original_scores(tmp_path, capsys, t
     assert saved["pooled"]["sensitivity"] != pytest.approx(expected["sensitivity"])
     printed = capsys.readouterr().out
     assert "as the original computed them" in printed
-    assert f"AUC (= (SE+SP)/2)" in printed and f"{expected['auc']:7.4f}" in printed
+    assert "AUC (= (SE+SP)/2)" in printed and f"{expected['auc']:7.4f}" in printed

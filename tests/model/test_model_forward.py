@@ -137,7 +137,7 @@ def test_default_size_is_256_and_classes_sets_the_outputs():
     from attention_deeplab.data.cli import build_prepare_parser
 
     assert inspect.signature(Deeplabv3pa).parameters["input_shape"].default == (256, 256, 3)
-    assert build_prepare_parser("", ".").parse_args([]).size == [256]
+    assert build_prepare_parser("isic2018", "").parse_args([]).size == [256]
     model = Deeplabv3pa(weights=None, input_shape=(32, 32, 3), preset="tiny", classes=2,
                         compile=False)  # the original ignored `classes`
     assert model.output_shape == (None, 32, 32, 2)

@@ -125,7 +125,7 @@ def test_model_options_and_mixed_precision_resume(data_dir, tmp_path, standin):
 
 
 def test_config_shows_how_the_data_was_resized(data_dir):
-    from attention_deeplab.training.config import data_resize
+    from attention_deeplab.training.data import data_resize
 
     manifest = json.loads((data_dir / "split.json").read_text())
     (data_dir / "split.json").write_text(json.dumps({**manifest, "resize": "exact"}))
