@@ -17,7 +17,7 @@ included); only the ground truth and the formulas are the original's.
 """
 import numpy as np
 
-from attention_deeplab.metrics import confusion_counts
+from attention_deeplab.metrics import binarize_masks, confusion_counts
 
 ORIGINAL_SCORES = ("f1", "sensitivity", "specificity", "accuracy", "jaccard", "auc")
 
@@ -31,10 +31,7 @@ def original_truth(masks):
     Returns:
         Boolean array N x H x W.
     """
-    masks = np.asarray(masks)
-    if masks.ndim == 4 and masks.shape[-1] == 1:
-        masks = masks[..., 0]
-    return masks > 0.5
+    return binarize_masks(masks, above=0.5)
 
 
 def _divide(numerator, denominator):
