@@ -15,7 +15,6 @@ can be reproduced beside the correct ones:
 The predicted masks are the evaluation's own (its threshold, ``auto`` and TTA
 included); only the ground truth and the formulas are the original's.
 """
-import numpy as np
 
 from attention_deeplab.metrics import binarize_masks, confusion_counts
 
