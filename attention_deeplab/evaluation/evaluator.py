@@ -21,7 +21,8 @@ from attention_deeplab.evaluation.report import (
 from attention_deeplab.inference.arrays import predict_array
 from attention_deeplab.inference.model import build_inference_model
 from attention_deeplab.locations import (
-    EVALUATION_DIR, RunLocations, default_folders, resolve_run)
+    EVALUATION_DIR, METRICS_NAME, PER_IMAGE_NAME, PROBABILITIES_NAME, RunLocations,
+    default_folders, resolve_run)
 from attention_deeplab.metrics_original import scores_as_original
 
 
@@ -113,10 +114,10 @@ def default_out(run_dir, weights, dataset, split, tta):
 def write_outputs(out, scores, images, ids, report, probabilities=None):
     """metrics.json, per_image.csv, probabilities.npy if given, and the figures."""
     out = figures.ensure_dir(out)
-    (out / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    write_per_image_csv(out / "per_image.csv", ids, scores.counts, scores.per_image)
+    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_per_image_csv(out / PER_IMAGE_NAME, ids, scores.counts, scores.per_image)
     if probabilities is not None:
-        np.save(out / "probabilities.npy", probabilities)
+        np.save(out / PROBABILITIES_NAME, probabilities)
     figures.write_figures(out, scores, images, ids)
     return out
 
