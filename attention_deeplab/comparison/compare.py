@@ -4,7 +4,8 @@ import sys
 from pathlib import Path
 
 from attention_deeplab.comparison.entries import Entry, check_comparable
-from attention_deeplab.comparison.loading import ComparisonError, load_evaluation
+from attention_deeplab.comparison.loading import load_evaluation
+from attention_deeplab.errors import ComparisonError
 from attention_deeplab.comparison.statistics import N_BOOTSTRAP, compare_all
 from attention_deeplab.comparison.tables import (
     build_rows, format_stats, markdown_table, plot_per_image_dice, write_csv, write_stats)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attention_deeplab import metrics
-from attention_deeplab.comparison.loading import ComparisonError
+from attention_deeplab.errors import ComparisonError
 
 POOLED_KEYS = ("f1", "jaccard", "accuracy", "sensitivity", "specificity", "auc")
 # The paper's metrics as its code computed them (metrics.json's "as_original" block).

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from attention_deeplab.errors import ComparisonError
+from attention_deeplab.locations import EVALUATION_DIR, METRICS_NAME, PER_IMAGE_NAME
 from attention_deeplab.metrics import COUNT_NAMES, PER_IMAGE_SCORES
-
-
-class ComparisonError(ValueError):
-    """Runs that cannot be compared, or an evaluation that cannot be read; the message says why."""
 
 
 @dataclass
@@ -43,14 +41,14 @@ def evaluation_folder(path, split="test", tta=False):
         ComparisonError: missing, not evaluated (the error gives the command), or neither kind.
     """
     path = Path(path)
-    if (path / "metrics.json").is_file():
+    if (path / METRICS_NAME).is_file():
         return path
     if not path.is_dir():
         raise ComparisonError(f"{path} does not exist")
-    if (path / "config.json").is_file() or (path / "evaluation").is_dir():
+    if (path / "config.json").is_file() or (path / EVALUATION_DIR).is_dir():
         name = split + ("_tta" if tta else "")
-        folder = path / "evaluation" / name
-        if (folder / "metrics.json").is_file():
+        folder = path / EVALUATION_DIR / name
+        if (folder / METRICS_NAME).is_file():
             return folder
         command = f"python Evaluate_Skin.py --run-dir {path} --split {split}" + (
             " --tta" if tta else "")
@@ -117,9 +115,9 @@ def load_evaluation(path, split="test", tta=False, name=None):
     """
     folder = evaluation_folder(path, split, tta)
     try:
-        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics = json.loads((folder / METRICS_NAME).read_text())
     except ValueError as error:
-        raise ComparisonError(f"{folder / 'metrics.json'} is not valid JSON ({error})") from None
-    ids, counts, scores = read_per_image(folder / "per_image.csv")
+        raise ComparisonError(f"{folder / METRICS_NAME} is not valid JSON ({error})") from None
+    ids, counts, scores = read_per_image(folder / PER_IMAGE_NAME)
     return Evaluation(name or str(path).rstrip("/"), folder, metrics, ids, counts, scores,
                       _fingerprint(folder, metrics))

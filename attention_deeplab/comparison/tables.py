@@ -6,7 +6,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from attention_deeplab.comparison.entries import AS_ORIGINAL_KEYS, POOLED_KEYS
-from attention_deeplab.evaluation_report import PAPER_SCORES
+from attention_deeplab.evaluation.report import paper_scores
 
 HEADERS = {"f1": "F1 (Dice)", "jaccard": "Jaccard", "accuracy": "AC", "sensitivity": "SE",
            "specificity": "SP", "auc": "AUC"}
@@ -27,7 +27,7 @@ def build_rows(entries, dataset):
                      "pooled": entry.pooled(), "as_original": entry.as_original(),
                      "per_image_dice": {"value": _mean(defined), "mean": _mean(defined),
                                         "std": float(defined.std()) if defined.size else None}})
-    paper = PAPER_SCORES.get(dataset)
+    paper = paper_scores(dataset)
     if paper:
         # The paper's scores are its code's: its JS column is pixel accuracy (= AC), so
         # they sit in the "as original" columns, beside ours computed the same way.

@@ -1,7 +1,7 @@
 """K-fold cross-validation splits: every case tested in exactly one fold."""
 import numpy as np
 
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.errors import PrepareError
 
 
 def check_folds(folds, fold, count=None):

@@ -6,12 +6,15 @@ import pytest
 
 import Prepare_ISIC2018
 import Prepare_ph2
-from attention_deeplab.data import PrepareError, prepare_dataset
+from attention_deeplab.data import prepare_dataset
+from attention_deeplab.errors import PrepareError
 from attention_deeplab.data.folds import fold_split
-from attention_deeplab.data.ph2 import DEFAULT_SPLIT
-from attention_deeplab.training.config import build_config
+from attention_deeplab.datasets import DATASETS
+from attention_deeplab.run_config import RunConfig
+from attention_deeplab.training.data import data_fold
 
 QUIET = {"progress": False, "say": lambda message: None, "workers": 1}
+DEFAULT_SPLIT = DATASETS["ph2"].paper_split  # 80/20/100
 PH2_IDS = [f"IMD{i:03d}" for i in range(1, 201)]
 
 
@@ -54,11 +57,9 @@ def test_prepare_records_the_fold_and_training_copies_it(synthetic_sets, tmp_pat
     other = prepare_dataset("ph2", source, tmp_path / "f2", image_size=16, folds=5, fold=2,
                             seed=4, **QUIET)
     assert other["fingerprint"] != manifest["fingerprint"]
-    arrays = (np.zeros((6, 16, 16, 3), np.uint8), np.zeros((6, 16, 16), np.uint8))
-    config = build_config({}, {"train": arrays, "val": arrays}, tmp_path / "f1", {})
-    assert (config["fold"], config["folds"]) == (1, 5)
-    config = build_config({}, {"train": arrays, "val": arrays}, source, {})
-    assert "fold" not in config and "folds" not in config
+    config = RunConfig(model={}, extra=data_fold(tmp_path / "f1")).to_json()
+    assert (config["fold"], config["folds"]) == (1, 5)  # as training writes config.json
+    assert data_fold(source) == {}
 
 
 @pytest.mark.parametrize("arguments, message", [

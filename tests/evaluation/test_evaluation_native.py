@@ -112,7 +112,10 @@ def test_a_moved_dataset_folder_or_paper_split_data_is_a_clear_error(official, t
     manifest = json.loads((moved / "official" / "split.json").read_text())
     (moved / "official" / "split.json").write_text(json.dumps(
         {"dataset": "isic2018", "ids": manifest["ids"]}))  # as a paper-split Prepare writes
-    assert Evaluate_Skin.main(["--data-dir", str(moved / "official"), "--weights",
-                               str(tmp_path / "w.h5"), "--native-resolution"]) == 1
-    assert "records no original sizes: prepare the data with Prepare_ISIC2018.py --official" \
-        in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="records no original sizes: prepare the data "
+                       "with Prepare_ISIC2018.py --official"):
+        evaluation.evaluate(data_dir=moved / "official", model=stand_in_model(),
+                            native_resolution=True, out=tmp_path / "out")
+    assert Evaluate_Skin.main(["--data-dir", str(moved / "official"), "--native-resolution",
+                               "--weights", str(tmp_path / "absent.h5")]) == 1
+    assert "absent.h5 not found" in capsys.readouterr().err

@@ -8,15 +8,20 @@ sizes cannot be stacked, so counts are taken image by image, and the ranking
 scores (ROC AUC, average precision) come from histograms of the probabilities
 in 2^16 levels, exact for the probabilities rounded to 1/65535.
 """
+import json
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from attention_deeplab import evaluation_plots as plots
 from attention_deeplab import metrics
-from attention_deeplab.data.imageio import read_mask
-from attention_deeplab.inference import resize_probabilities
+from attention_deeplab.data.image_files import read_mask
+from attention_deeplab.evaluation import figures
+from attention_deeplab.evaluation.report import write_per_image_csv
+from attention_deeplab.inference.arrays import resize_probabilities
+from attention_deeplab.inference.overlays import save_mask
+from attention_deeplab.locations import METRICS_NAME, PER_IMAGE_NAME
+from attention_deeplab.metrics_original import original_scores_from_counts, original_truth
 
 LEVELS = 65536  # histogram levels of the probabilities for the ranking scores
 
@@ -86,39 +91,44 @@ def score_native(probabilities, sources, ids, threshold=0.5, masks_out=None):
         masks_out: Path or None. Where to write each predicted mask at its original size.
 
     Returns:
-        dict as ``evaluation.score`` gives (pooled, per_image, counts, summary, curve).
+        SplitScores, as ``evaluator.score`` gives, without the stacked masks (their
+        sizes differ); ``as_original`` from the original's ground truth, image by image.
     """
+    from attention_deeplab.evaluation.evaluator import SplitScores
+
     counts = np.zeros((len(ids), 4), np.int64)
+    original = np.zeros(4, np.int64)
     positives, negatives = np.zeros(LEVELS, np.int64), np.zeros(LEVELS, np.int64)
     for i, image_id in enumerate(tqdm(ids, desc="native resolution", unit="image")):
         path, size = sources[i]
         probability = resize_probabilities(probabilities[i], size)
-        truth = metrics.binarize_masks(read_mask(path, size)[None])[0]
+        mask = read_mask(path, size)[None]
+        truth = metrics.binarize_masks(mask)[0]
         prediction = metrics.binarize_probabilities(probability, threshold)
         counts[i] = metrics.confusion_counts(prediction, truth)[0]
+        original += metrics.confusion_counts(prediction, original_truth(mask)[0])[0]
         level = np.rint(probability * (LEVELS - 1)).astype(np.int64)
         positives += np.bincount(level[truth], minlength=LEVELS)
         negatives += np.bincount(level[~truth], minlength=LEVELS)
         if masks_out is not None:
-            plots.save_mask(prediction, masks_out / f"{image_id}.png")
+            save_mask(prediction, masks_out / f"{image_id}.png")
     pooled = metrics.pooled_scores(counts)
     pooled["auc"], pooled["average_precision"] = ranking_from_histograms(positives, negatives)
     per_image = metrics.per_image_scores(counts)
-    return {"pooled": pooled, "per_image": per_image, "counts": counts,
-            "summary": metrics.summarize_per_image(per_image),
-            "curve": curve_from_histograms(positives, negatives)}
+    return SplitScores(pooled=pooled, per_image=per_image, counts=counts,
+                       summary=metrics.summarize_per_image(per_image),
+                       curve=curve_from_histograms(positives, negatives),
+                       prediction=None, truth=None,
+                       as_original=original_scores_from_counts(*original.tolist()))
 
 
-def write_native(out, result, ids, report):
+def write_native(out, scores, ids, report):
     """metrics.json, per_image.csv, ROC.png, Precision_recall.png (masks/ come while scoring)."""
-    import json
-
-    from attention_deeplab.evaluation_report import write_per_image_csv
-
-    (out / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    write_per_image_csv(out / "per_image.csv", ids, result["counts"], result["per_image"])
-    plots.plot_roc(result["curve"], result["pooled"]["auc"], out / "ROC.png",
-                   title="ROC curve (native resolution)")
-    plots.plot_precision_recall(result["curve"], result["pooled"]["average_precision"],
-                                out / "Precision_recall.png",
-                                title="Precision-recall curve (native resolution)")
+    out = Path(out)
+    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_per_image_csv(out / PER_IMAGE_NAME, ids, scores.counts, scores.per_image)
+    figures.plot_roc(scores.curve, scores.pooled["auc"], out / "ROC.png",
+                     title="ROC curve (native resolution)")
+    figures.plot_precision_recall(scores.curve, scores.pooled["average_precision"],
+                                  out / "Precision_recall.png",
+                                  title="Precision-recall curve (native resolution)")
