@@ -246,22 +246,25 @@ class DataParallel:
                   "to resume from the last finished epoch")
 
     def feed(self, sequence):
-        """What `fit` reads: `sequence` (this worker's shard), or on TensorFlow
-        over several workers a dataset of it that the strategy does not split again."""
+        """What `fit` reads: the training ArraySequence `sequence` (this worker's
+        shard), or on TensorFlow over several workers a dataset of it that the
+        strategy does not split again."""
         if self.backend != "tensorflow" or self.workers == 1:
             return sequence
         import tensorflow as tf
 
-        images, masks = sequence[0]
-        per_replica = len(images) * self.workers // self.devices
-        signature = tuple(tf.TensorSpec((None, *a.shape[1:]), a.dtype.name) for a in (images, masks))
+        local = sequence.batch_size // self.workers
+        per_replica = sequence.batch_size // self.devices
+        size = tuple(sequence.images.shape[1:3])
+        signature = (tf.TensorSpec((None, *size, 3), tf.float32),
+                     tf.TensorSpec((None, *size, 1), tf.float32))
 
         def local_batches(context):
             dataset = tf.data.Dataset.from_generator(
                 lambda: (sequence[i] for i in range(len(sequence))), output_signature=signature)
-            if per_replica < len(images):  # several devices on this worker
+            if per_replica < local:  # several devices on this worker
                 dataset = dataset.rebatch(per_replica)
-            steps = len(sequence) * len(images) // per_replica
+            steps = len(sequence) * local // per_replica
             return dataset.apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
 
         return self._engine.distribute_datasets_from_function(local_batches)
