@@ -1,9 +1,10 @@
-"""Two TensorFlow workers on localhost (TF_CONFIG, MultiWorkerMirroredStrategy),
-each running the same Train_Skin_Lesion_Segmentation.py command on a CPU.
+"""Two workers on localhost, each running the same Train_Skin_Lesion_Segmentation.py
+command on a CPU: TensorFlow (TF_CONFIG, MultiWorkerMirroredStrategy) and JAX
+(KERAS_DISTRIBUTION_*, keras.distribution.initialize over gloo).
 
-The stand-in model keeps the three launches within about two minutes on two
-cores (the tiny preset traces for a minute or more in each worker); what is
-tested is the engine's data, weights and files, not the network.
+The stand-in model keeps the launches within about three minutes on two cores
+(the tiny preset traces for a minute or more in each worker); what is tested
+is the engines' data, weights and files, not the network.
 """
 import json
 import os
@@ -26,7 +27,7 @@ WORKER = textwrap.dedent("""
     from pathlib import Path
     sys.path.insert(0, {repo!r})
     sys.path.insert(0, {tests!r})
-    if os.environ.get("LOGICAL_CPUS"):
+    if os.environ.get("LOGICAL_CPUS") and os.environ["KERAS_BACKEND"] == "tensorflow":
         import tensorflow as tf
         tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
             [tf.config.LogicalDeviceConfiguration()] * int(os.environ["LOGICAL_CPUS"]))
@@ -91,16 +92,21 @@ def free_ports(count):
     return ports
 
 
-def tf_config(ports, index):
-    return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                       "task": {"type": "worker", "index": index}})
+def cluster_variables(backend, ports, index):
+    """The environment that tells worker `index` of len(ports) where the others are."""
+    if backend == "tensorflow":
+        return {"TF_CONFIG": json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                                         "task": {"type": "worker", "index": index}})}
+    return {"KERAS_DISTRIBUTION_JOB_ADDRESSES": f"localhost:{ports[0]}",
+            "KERAS_DISTRIBUTION_NUM_PROCESSES": str(len(ports)),
+            "KERAS_DISTRIBUTION_PROCESS_ID": str(index)}
 
 
 class Workers:
     """Launches the same command on each worker; keeps their processes and logs."""
 
-    def __init__(self, folder, repo_root):
-        self.folder, self.repo_root = folder, repo_root
+    def __init__(self, folder, repo_root, backend="tensorflow"):
+        self.folder, self.repo_root, self.backend = folder, repo_root, backend
         self.script = folder / "worker.py"
         self.script.write_text(WORKER.format(repo=str(repo_root),
                                              tests=str(repo_root / "tests" / "training")))
@@ -111,9 +117,9 @@ class Workers:
         for index in range(count):
             log = self.folder / f"{name}-{index}"
             log.mkdir(parents=True, exist_ok=True)
-            environ = {"KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2",
-                       "PATH": "/usr/bin:/bin", "WORKER_LOG": str(log),
-                       **({"TF_CONFIG": tf_config(ports, index)} if count > 1 else {}),
+            environ = {"KERAS_BACKEND": self.backend, "TF_CPP_MIN_LOG_LEVEL": "2",
+                       "PATH": "/usr/bin:/bin", "WORKER_LOG": str(log), "JAX_PLATFORMS": "cpu",
+                       **(cluster_variables(self.backend, ports, index) if count > 1 else {}),
                        **(env or {})}
             processes.append(subprocess.Popen(
                 [sys.executable, str(self.script), *args], cwd=self.repo_root, env=environ,
@@ -140,19 +146,21 @@ def train_args(data, run_dir, epochs=2):
             "--lr", "1e-2", "--data-parallel", "--quiet"]
 
 
-@pytest.fixture(scope="module")
-def two_workers(tmp_path_factory, repo_root):
+@pytest.fixture(scope="module", params=["tensorflow", "jax"])
+def two_workers(request, tmp_path_factory, repo_root):
     """One 2-worker run of 2 epochs, and a single-process run over 2 devices."""
+    if request.param == "jax":
+        pytest.importorskip("jax", reason="JAX is not installed (requirements-backends.txt)")
     sys.path.insert(0, str(repo_root / "tests" / "training"))
     from conftest import make_arrays
 
-    folder = tmp_path_factory.mktemp("multi_worker")
+    folder = tmp_path_factory.mktemp(f"multi_worker_{request.param}")
     data = make_arrays(folder / "data", train=10, val=3)
-    workers = Workers(folder, repo_root)
+    workers = Workers(folder, repo_root, request.param)
     codes, outputs = workers.run(train_args(data, folder / "run"), "run")
     assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
-    single, output = workers.run(train_args(data, folder / "single"), "single", count=1,
-                                 env={"LOGICAL_CPUS": "2"})
+    single, output = workers.run(train_args(data, folder / "single"), "single", count=1, env={
+        "LOGICAL_CPUS": "2", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
     assert single == [0], output[0][-3000:]
     return workers, data, folder
 
