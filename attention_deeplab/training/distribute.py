@@ -140,7 +140,8 @@ def _engine_error(error):
         return isinstance(error, tf.errors.OpError)
     import jax
 
-    return isinstance(error, jax.errors.JaxRuntimeError)
+    # A peer lost mid-collective surfaces as "ValueError: UNKNOWN: Gloo ... failed".
+    return isinstance(error, jax.errors.JaxRuntimeError) or "Gloo" in str(error)
 
 
 class DataParallel:
