@@ -24,7 +24,7 @@ import os
 import keras
 import numpy as np
 
-from attention_deeplab.training.run_folder import TrainingError
+from attention_deeplab.errors import TrainingError
 
 # Seconds a collective may wait for a worker before it fails. A killed worker
 # is noticed sooner by the engines' heartbeats; this bounds what they miss. It

@@ -18,6 +18,8 @@ import time
 import numpy as np
 import pytest
 
+from attention_deeplab.data.disc_arrays import write_disc_arrays
+
 # Each worker: the training script, with the stand-in model, recording (outside
 # the run folder) the batches it reads, its final weights and any write into
 # the run folder (Python's audit events: every write there starts with an open,
@@ -25,16 +27,14 @@ import pytest
 WORKER = textwrap.dedent("""
     import json, os, sys
     from pathlib import Path
-    sys.path.insert(0, {repo!r})
-    sys.path.insert(0, {tests!r})
     if os.environ.get("LOGICAL_CPUS") and os.environ["KERAS_BACKEND"] == "tensorflow":
         import tensorflow as tf
         tf.config.set_logical_device_configuration(tf.config.list_physical_devices("CPU")[0],
             [tf.config.LogicalDeviceConfiguration()] * int(os.environ["LOGICAL_CPUS"]))
     import numpy as np
-    from conftest import standin_model
+    from tests.support.models import standin_model
     from attention_deeplab.data import loader
-    from attention_deeplab.training import entry, setup
+    from attention_deeplab.training import entry, model_setup as setup
     import Train_Skin_Lesion_Segmentation as script
 
     log = Path(os.environ["WORKER_LOG"])
@@ -107,9 +107,6 @@ class Workers:
 
     def __init__(self, folder, repo_root, backend="tensorflow"):
         self.folder, self.repo_root, self.backend = folder, repo_root, backend
-        self.script = folder / "worker.py"
-        self.script.write_text(WORKER.format(repo=str(repo_root),
-                                             tests=str(repo_root / "tests" / "training")))
 
     def start(self, args, name, count=2, env=None):
         ports = free_ports(count)
@@ -122,7 +119,8 @@ class Workers:
                        **(cluster_variables(self.backend, ports, index) if count > 1 else {}),
                        **(env or {})}
             processes.append(subprocess.Popen(
-                [sys.executable, str(self.script), *args], cwd=self.repo_root, env=environ,
+                # From the repository's root, which holds the package and tests.support.
+                [sys.executable, "-c", WORKER, *args], cwd=self.repo_root, env=environ,
                 stdout=open(log / "stdout", "w"), stderr=open(log / "stderr", "w")))
         return processes
 
@@ -151,11 +149,8 @@ def two_workers(request, tmp_path_factory, repo_root):
     """One 2-worker run of 2 epochs, and a single-process run over 2 devices."""
     if request.param == "jax":
         pytest.importorskip("jax", reason="JAX is not installed (requirements-backends.txt)")
-    sys.path.insert(0, str(repo_root / "tests" / "training"))
-    from conftest import make_arrays
-
     folder = tmp_path_factory.mktemp(f"multi_worker_{request.param}")
-    data = make_arrays(folder / "data", train=10, val=3)
+    data = write_disc_arrays(folder / "data", {"train": 10, "val": 3})
     workers = Workers(folder, repo_root, request.param)
     codes, outputs = workers.run(train_args(data, folder / "run"), "run")
     assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
