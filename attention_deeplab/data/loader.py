@@ -151,15 +151,20 @@ def release_pages(array):
         mapping.madvise(mmap.MADV_DONTNEED)
 
 
+def _augment_draw(rng, square):
+    """One image's quarter turns and flip."""
+    turns = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
+    return turns, int(rng.integers(2))
+
+
 def augment_pair(image, mask, rng):
     """Flips and rotates one image and its mask together by a multiple of 90 degrees.
 
     Non-square inputs are only rotated by 0 or 180 degrees, which keeps their size.
     """
-    square = image.shape[0] == image.shape[1]
-    turns = int(rng.integers(4)) if square else 2 * int(rng.integers(2))
+    turns, flip = _augment_draw(rng, image.shape[0] == image.shape[1])
     image, mask = np.rot90(image, turns), np.rot90(mask, turns)
-    if rng.integers(2):
+    if flip:
         image, mask = image[:, ::-1], mask[:, ::-1]
     return image, mask
 
@@ -184,14 +189,21 @@ class ArraySequence(keras.utils.PyDataset):
             order. Defaults to None (all).
         min_batch: int. Leave out a last batch smaller than this (for
             training: a lone image has no batch statistics). Defaults to 1.
+        shard: (int, int). (index, count): this worker's consecutive part of
+            each sorted global batch, for training over several workers; the
+            parts of all workers make up the batch a single process draws,
+            augmentations included. Defaults to (0, 1), the whole batch.
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size`.
     """
 
     def __init__(self, images, masks, batch_size, shuffle=False, seed=0,
-                 augment=False, epoch=0, limit=None, min_batch=1, **kwargs):
+                 augment=False, epoch=0, limit=None, min_batch=1, shard=(0, 1), **kwargs):
         super().__init__(**kwargs)
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
+        if batch_size % shard[1] or not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"shard {shard} does not split batches of {batch_size}")
+        self.shard = tuple(int(i) for i in shard)
         self.images, self.masks = images, masks
         self.batch_size = int(batch_size)
         self.shuffle, self.seed, self.augment = shuffle, int(seed), augment
@@ -212,17 +224,24 @@ class ArraySequence(keras.utils.PyDataset):
         return rng.permutation(len(self.images))[: self.limit]
 
     def batch_indices(self, index):
-        """The image indices of batch `index` of the current epoch."""
+        """The image indices of batch `index` of the current epoch (all shards)."""
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} out of range 0..{len(self) - 1}")
         start = index * self.batch_size
         return self.epoch_order(self.epoch)[start:start + self.batch_size]
 
-    def __getitem__(self, index):
-        indices = self.batch_indices(index)
+    def shard_indices(self, index):
+        """The sorted image indices of this shard of batch `index`, and the
+        position of the first in the whole sorted batch."""
         # Sorted reads are sequential on the memory map; the order inside a
         # batch does not matter to the gradient.
-        ordered = np.sort(indices)
+        ordered = np.sort(self.batch_indices(index))
+        part, count = self.shard
+        size = -(-len(ordered) // count)
+        return ordered[part * size:(part + 1) * size], part * size
+
+    def __getitem__(self, index):
+        ordered, first = self.shard_indices(index)
         images, masks = self.images[ordered], self.masks[ordered]
         self._bytes_read += images.nbytes + masks.nbytes
         if self._bytes_read > RELEASE_BYTES:
@@ -230,6 +249,10 @@ class ArraySequence(keras.utils.PyDataset):
             self._bytes_read = 0
         if self.augment:
             rng = np.random.default_rng([self.seed, self.epoch, int(index), 1])
+            # The draws of the images before this shard's, so that a shard
+            # augments its images as one process would.
+            for _ in range(first):
+                _augment_draw(rng, images.shape[1] == images.shape[2])
             pairs = [augment_pair(i, m, rng) for i, m in zip(images, masks)]
             images = np.stack([p[0] for p in pairs])
             masks = np.stack([p[1] for p in pairs])

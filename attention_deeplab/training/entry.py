@@ -17,12 +17,15 @@ from attention_deeplab.training.run_folder import (
     check_compatible, clear_run, read_state, restore_state, write_history)
 
 
-def open_run(run_dir, config, overwrite):
+def open_run(run_dir, config, overwrite, writer=True):
     """Checks the run folder against `config` and returns its resume state (or None).
 
     A folder holding another run is refused unless `overwrite`, which clears it.
+    Only a `writer` (the chief of several workers) clears or writes anything.
     """
     run_dir = Path(run_dir)
+    if overwrite and not writer:
+        return None  # the chief clears the folder, and starts again
     try:
         saved = read_config(run_dir)
     except ValueError as error:
@@ -40,9 +43,9 @@ def open_run(run_dir, config, overwrite):
     # network): nothing to protect, so a corrected command simply replaces it.
     if saved is not None and state is not None:
         check_compatible(saved, config, run_dir)
-    if state is None or state["epoch"] < config.epochs:
+    if writer and (state is None or state["epoch"] < config.epochs):
         write_config(run_dir, config)
-    if state is not None:  # a kill may have come between the state and the history
+    if writer and state is not None:  # a kill may have come between the state and the history
         write_history(run_dir, state["history"])
     return state
 
@@ -69,9 +72,8 @@ def _model_options(height, width, preset, attention, output_stride):
         raise TrainingError(str(error)) from error
 
 
-def _train_model(splits, config, state, run_dir, verbose):
-    """Builds the model (in the data-parallel engine if asked), restores, trains."""
-    parallel = DataParallel(config.batch_size) if config.data_parallel else None
+def _train_model(splits, config, state, run_dir, verbose, parallel):
+    """Builds the model (in the data-parallel engine if given), restores, trains."""
     with precision_policy(config.mixed_precision):
         with parallel.build_scope() if parallel else contextlib.nullcontext():
             # A resumed run's own weights replace any start: fetch nothing then.
@@ -81,11 +83,15 @@ def _train_model(splits, config, state, run_dir, verbose):
                 restore_state(run_dir, model, state)
         twin = None
         if parallel:
-            print(f"data parallel over {parallel.devices} devices, "
+            print(f"data parallel over {parallel.devices} devices of {parallel.workers} "
+                  f"worker(s) (this is worker {parallel.worker}), "
                   f"{config.batch_size // parallel.devices} images each per step", flush=True)
             twin = build_model(config.model, None, None, config.lr)
-        return run_epochs(model, splits, config, state, run_dir, verbose,
-                          parallel=parallel, twin=twin)
+        state = run_epochs(model, splits, config, state, run_dir, verbose,
+                           parallel=parallel, twin=twin)
+        if parallel:  # the chief's coordination service must outlive the others' last step
+            parallel.check_same(state["epoch"], "the epochs trained")
+        return state
 
 
 def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e-4,
@@ -146,15 +152,18 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         precise_bn=resolve_precise_bn(precise_bn, backbone_weights, init_weights),
         keras_backend=keras.backend.backend(),
         versions=versions("keras", _backend_module()), extra=data_fold(data_dir))
-    state = open_run(run_dir, config, overwrite)
+    parallel = DataParallel(batch_size) if data_parallel else None
+    state = open_run(run_dir, config, overwrite, writer=parallel is None or parallel.is_chief)
     done = 0 if state is None else state["epoch"]
+    if parallel:
+        parallel.check_same(done, "the finished epochs in --run-dir")
     if done >= epochs:
         print(f"{run_dir}: this run has finished its {done} epochs (best val_loss "
               f"{state['best']['val_loss']:.4f} at epoch {state['best']['epoch']}); "
               "raise --epochs to continue it", flush=True)
         return {"run_dir": str(run_dir), "epochs_done": done, "best": state["best"], "ran": 0}
     keras.utils.set_random_seed(int(seed) + done)
-    state = _train_model(splits, config, state, run_dir, verbose)
+    state = _train_model(splits, config, state, run_dir, verbose, parallel)
     return {"run_dir": str(run_dir), "epochs_done": state["epoch"], "best": state["best"],
             "ran": state["epoch"] - done}
 

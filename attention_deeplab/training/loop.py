@@ -21,15 +21,17 @@ from attention_deeplab.training.run_folder import save_state, save_weights_atomi
 LOADER_QUEUE = {"workers": 2, "max_queue_size": 8}
 
 
-def _sequences(splits, config):
-    """The training, validation and batch-norm-statistics batches."""
+def _sequences(splits, config, shard=(0, 1)):
+    """The training (this worker's `shard` of each batch), validation and
+    batch-norm-statistics batches."""
     batch, seed = config.batch_size, config.seed
     # A last batch of one image has no batch statistics (its pooled 1x1
     # features normalise to zero); data-parallel engines split only full
     # batches. The images left out change with each epoch's shuffle.
     train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
                           augment=config.augment,
-                          min_batch=batch if config.data_parallel else 2, **LOADER_QUEUE)
+                          min_batch=batch if config.data_parallel else 2, shard=shard,
+                          **LOADER_QUEUE)
     val = ArraySequence(*splits["val"], batch, **LOADER_QUEUE)
     # Its own seed: the statistics are drawn from a sample other than the epoch's order.
     stats = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed + 1,
@@ -46,12 +48,13 @@ def _schedule(model, state):
     return schedule
 
 
-def _fit_epoch(model, train, epoch, epochs, verbose):
-    """One epoch of `fit`; a clear error on a NaN or infinite loss."""
+def _fit_epoch(model, train, epoch, epochs, verbose, feed=None):
+    """One epoch of `fit` on `train` (or on `feed`, the engine's view of it);
+    a clear error on a NaN or infinite loss."""
     train.epoch = epoch
     guard = NanGuard()
     callbacks = [guard, EpochProgress(epochs)] if verbose else [guard]
-    result = model.fit(train, initial_epoch=epoch, epochs=epoch + 1, shuffle=False,
+    result = model.fit(train if feed is None else feed, initial_epoch=epoch, epochs=epoch + 1, shuffle=False,
                        verbose=verbose, callbacks=callbacks)
     if guard.failed_at is not None:
         _, batch, loss = guard.failed_at
@@ -108,27 +111,31 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
         dict. The final state (epoch, history, best, lr_schedule).
     """
     run_dir = Path(run_dir)
-    train, val, stats = _sequences(splits, config)
+    train, val, stats = _sequences(splits, config, parallel.shard if parallel else (0, 1))
+    feed = parallel.feed(train) if parallel else None
+    writer = parallel is None or parallel.is_chief  # the other workers write nothing
     schedule = _schedule(model, state)
     state = state or {"epoch": 0, "history": [], "best": {"val_loss": None, "epoch": None}}
     for epoch in range(state["epoch"], config.epochs):
         started = time.perf_counter()
         with parallel.fit_scope() if parallel else contextlib.nullcontext():
-            logs = _fit_epoch(model, train, epoch, config.epochs, verbose)
+            logs = _fit_epoch(model, train, epoch, config.epochs, verbose, feed)
         stats.epoch = epoch
         results = _validate(model, twin, stats if config.precise_bn else None, val)
         row = _epoch_row(epoch, logs, results, _current_lr(model), time.perf_counter() - started)
         schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
         best = state["best"]
         if best["val_loss"] is None or row["val_loss"] < best["val_loss"]:
-            save_weights_atomic(model, run_dir / BEST_WEIGHTS)
+            if writer:
+                save_weights_atomic(model, run_dir / BEST_WEIGHTS)
             best = {"val_loss": row["val_loss"], "epoch": epoch + 1}
         state = {"epoch": epoch + 1, "history": state["history"] + [row], "best": best,
                  "lr_schedule": {"best": schedule.best, "wait": schedule.wait,
                                  "cooldown_counter": schedule.cooldown_counter}}
-        save_state(run_dir, model, state)
-        write_history(run_dir, state["history"])
-        plot_training_curves(state["history"], run_dir / CURVES_NAME)
+        if writer:
+            save_state(run_dir, model, state)
+            write_history(run_dir, state["history"])
+            plot_training_curves(state["history"], run_dir / CURVES_NAME)
         if verbose:
             print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
                   f"val_dice {row['val_dice']:.4f}, best epoch {best['epoch']}", flush=True)
