@@ -61,9 +61,14 @@ def read_config(run_dir):
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise ValueError(f"{path} is not valid JSON ({error})") from error
+        config = json.loads(path.read_text())
+    except ValueError as error:  # UnicodeDecodeError included
+        config = error
+    if not isinstance(config, dict):
+        reason = f"not valid JSON: {config}" if isinstance(config, ValueError) else "not a dict"
+        raise ValueError(f"{path} is damaged ({reason}): restore it from a copy, or train "
+                         "the run again (Train_Skin_Lesion_Segmentation.py --overwrite)")
+    return config
 
 
 def write_config(run_dir, config):

@@ -5,6 +5,9 @@ import sys
 from attention_deeplab.data.pairs import PrepareError
 from attention_deeplab.data.prepare import PREPARE_SCRIPTS, prepare_dataset
 
+# The network's sides must divide by its output stride, 16 (or 8, which 16 covers).
+SIZE_MULTIPLE = 16
+
 
 def build_prepare_parser(description, default_dir, seed_help="Recorded in split.json."):
     """The arguments every Prepare script takes.
@@ -23,7 +26,11 @@ def build_prepare_parser(description, default_dir, seed_help="Recorded in split.
     parser.add_argument("--out", default=None,
                         help="Where to write the arrays and split.json. Default: --data-dir")
     parser.add_argument("--size", type=int, nargs="+", default=[256], metavar="N",
-                        help="Output size: one number (square) or H W. Default: 256")
+                        help="Output size: one number (square) or H W, multiples of "
+                        f"{SIZE_MULTIPLE}. Default: 256")
+    parser.add_argument("--any-size", action="store_true",
+                        help=f"Allow a --size that is not a multiple of {SIZE_MULTIPLE} "
+                        "(arrays that the network cannot take).")
     parser.add_argument("--split", default=None, metavar="TRAIN,VAL,TEST",
                         help="Split sizes overriding the paper's, e.g. 1815,259,520.")
     parser.add_argument("--seed", type=int, default=0, help=seed_help + " Default: 0")
@@ -37,6 +44,12 @@ def build_prepare_parser(description, default_dir, seed_help="Recorded in split.
 
 def run_prepare(dataset, args):
     """Runs ``prepare_dataset`` from parsed arguments; returns the exit status."""
+    if not args.any_size and any(side % SIZE_MULTIPLE for side in args.size):
+        print(f"{PREPARE_SCRIPTS[dataset]}: error: --size {' '.join(map(str, args.size))}: "
+              f"the network takes sides that are multiples of {SIZE_MULTIPLE} (its output "
+              "stride), e.g. 256 or 224; pass --any-size to write these arrays anyway",
+              file=sys.stderr)
+        return 2
     try:
         prepare_dataset(
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,

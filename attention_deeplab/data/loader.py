@@ -42,8 +42,9 @@ def read_manifest(data_dir):
         return {}
     try:
         return json.loads(path.read_text())
-    except ValueError as error:
-        raise DataError(f"{path} is not valid JSON ({error})") from error
+    except ValueError as error:  # UnicodeDecodeError included
+        raise DataError(f"{path} is damaged, not valid JSON ({error}): prepare the data "
+                        "again with its Prepare script") from error
 
 
 def load_split(data_dir, split, dataset=None):
@@ -70,8 +71,9 @@ def load_split(data_dir, split, dataset=None):
             raise DataError(f"{path} not found: {_prepare_hint(data_dir, dataset)}")
         try:
             arrays.append(np.load(path, mmap_mode="r"))
-        except (OSError, ValueError) as error:
-            raise DataError(f"{path} is not a readable .npy array ({error})") from error
+        except (OSError, ValueError, EOFError) as error:  # EOFError: an empty file
+            raise DataError(f"{path} is damaged or not a .npy array ({error}): "
+                            f"{_prepare_hint(data_dir, dataset)}") from error
     images, masks = arrays
     _check_pair(images, masks, data_dir, split)
     # Prepare writes split.json last: uint8 arrays without it are an interrupted

@@ -23,6 +23,18 @@ from attention_deeplab.model.keras2_h5 import (
 PASCAL_VOC_FILE = "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5"
 PASCAL_VOC_URL = ("https://github.com/bonlime/keras-deeplab-v3-plus/releases/download/1.1/"
                   + PASCAL_VOC_FILE)
+# What h5py, zipfile and Keras raise on a truncated or corrupted file.
+READ_FAILURES = (OSError, EOFError, KeyError, zipfile.BadZipFile)
+
+
+class WeightsFileError(ValueError):
+    """A weights file that cannot be read: damaged, truncated or of another type."""
+
+    def __init__(self, path, reason):
+        reason = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+        super().__init__(f"weights file {os.fspath(path)!r} cannot be read ({reason}): it "
+                         "is damaged (an interrupted copy or download?) or not a weights "
+                         "file; copy it again, or train it again")
 
 
 def detect_format(path):
@@ -41,15 +53,18 @@ def detect_format(path):
     if zipfile.is_zipfile(path):
         return "keras"
     if not h5py.is_hdf5(path):
-        raise ValueError(f"weights file {path!r} is neither HDF5 nor a .keras archive")
-    with h5py.File(path, "r") as f:
-        root = f["model_weights"] if "model_weights" in f else f
-        if "layer_names" in root.attrs:
-            return "keras2_h5"
-        if "layers" in f and isinstance(f["layers"], h5py.Group):
-            return "keras3_h5"
-    raise ValueError(f"weights file {path!r}: HDF5 of an unknown layout (neither Keras 3 "
-                     "`layers/` groups nor a Keras-2 `layer_names` attribute)")
+        raise WeightsFileError(path, "neither HDF5 nor a .keras archive")
+    try:
+        with h5py.File(path, "r") as f:
+            root = f["model_weights"] if "model_weights" in f else f
+            if "layer_names" in root.attrs:
+                return "keras2_h5"
+            if "layers" in f and isinstance(f["layers"], h5py.Group):
+                return "keras3_h5"
+    except READ_FAILURES as error:
+        raise WeightsFileError(path, error) from error
+    raise WeightsFileError(path, "HDF5 of an unknown layout: neither Keras 3 `layers/` "
+                           "groups nor a Keras-2 `layer_names` attribute")
 
 
 def load_weights_into(model, path):
@@ -77,9 +92,11 @@ def load_weights_into(model, path):
             return f"{kind}:{_load_keras2(model, path)}"
         _load_keras3(model, path, kind)
         return kind
-    except Exception:
+    except Exception as error:
         for variable, value in zip(model.weights, snapshot):
             variable.assign(value)
+        if isinstance(error, READ_FAILURES):
+            raise WeightsFileError(path, error) from error
         raise
 
 
@@ -162,11 +179,13 @@ def load_pascal_voc(model, path=None):
     try:
         for layer, arrays in load_by_name(model, read_keras2_layers(path), path):
             layer.set_weights(arrays)
-    except Exception:
+    except Exception as error:
         for variable, value in zip(model.weights, snapshot):
             variable.assign(value)
+        if isinstance(error, READ_FAILURES):
+            raise WeightsFileError(path, error) from error
         raise
 
 
-__all__ = ["PASCAL_VOC_FILE", "PASCAL_VOC_URL", "describe_layer", "detect_format",
-           "fetch_pascal_voc", "load_pascal_voc", "load_weights_into"]
+__all__ = ["PASCAL_VOC_FILE", "PASCAL_VOC_URL", "WeightsFileError", "describe_layer",
+           "detect_format", "fetch_pascal_voc", "load_pascal_voc", "load_weights_into"]

@@ -1,5 +1,6 @@
 """`train`: the one function behind Train_Skin_Lesion_Segmentation.py."""
 import contextlib
+import math
 from pathlib import Path
 
 import keras
@@ -21,7 +22,12 @@ def open_run(run_dir, config, overwrite):
     A folder holding another run is refused unless `overwrite`, which clears it.
     """
     run_dir = Path(run_dir)
-    saved = read_config(run_dir)
+    try:
+        saved = read_config(run_dir)
+    except ValueError as error:
+        if not overwrite:
+            raise TrainingError(str(error)) from error
+        saved = {}  # --overwrite: cleared below
     if overwrite and (saved is not None or (run_dir / STATE_NAME).exists()):
         clear_run(run_dir)
         saved = None
@@ -107,7 +113,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         TrainingError: with a one-line reason.
     """
     backbone_weights = None if str(backbone_weights).lower() in ("none", "") else backbone_weights
-    if epochs < 1 or precise_bn_images < 1 or lr <= 0:
+    if epochs < 1 or precise_bn_images < 1 or not 0 < lr < math.inf:  # NaN fails too
         raise TrainingError(f"--epochs ({epochs}), --precise-bn-images ({precise_bn_images}) "
                             f"and --lr ({lr}) must be positive")
     if mixed_precision not in (None, "float16", "bfloat16"):

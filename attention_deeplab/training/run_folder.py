@@ -8,9 +8,11 @@ previous epoch's state or the new one, never a mixture; `history.csv` is
 rewritten from that state, so it has no gap and no duplicate.
 """
 import csv
+import hashlib
 import json
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import keras
@@ -20,6 +22,7 @@ from attention_deeplab.runs import BEST_WEIGHTS, CONFIG_NAME, make_temporary, wr
 
 STATE_NAME = "state.json"
 HISTORY_NAME = "history.csv"
+WEIGHTS, OPTIMIZER = "model.weights.h5", "optimizer.npz"  # in state-<epoch>/
 HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
                    "val_accuracy", "val_dice", "lr", "seconds")
 # What makes two runs different runs: resuming across a change would mix them.
@@ -62,6 +65,14 @@ def save_weights_atomic(model, path):
         raise
 
 
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _optimizer_arrays(optimizer):
     return {f"{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer.variables)}
 
@@ -78,12 +89,15 @@ def save_state(run_dir, model, state):
     folder = run_dir / f"state-{state['epoch']:04d}"
     shutil.rmtree(folder, ignore_errors=True)  # left by a kill during its writing
     folder.mkdir(parents=True)
-    model.save_weights(folder / "model.weights.h5")
-    with open(folder / "optimizer.npz", "wb") as stream:
+    model.save_weights(folder / WEIGHTS)
+    with open(folder / OPTIMIZER, "wb") as stream:
         np.savez(stream, **_optimizer_arrays(model.optimizer))
         stream.flush()
         os.fsync(stream.fileno())
-    write_json_atomic(run_dir / STATE_NAME, {**state, "folder": folder.name})
+    # HDF5 keeps no checksum of its values: a damaged byte would resume silently.
+    # (optimizer.npz is a zip, whose CRCs numpy checks on reading.)
+    write_json_atomic(run_dir / STATE_NAME, {**state, "folder": folder.name,
+                                             "weights_sha256": _sha256(folder / WEIGHTS)})
     for old in run_dir.glob("state-*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
@@ -95,10 +109,20 @@ def read_state(run_dir):
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except ValueError as error:
+        state = json.loads(path.read_text())
+    except ValueError as error:  # UnicodeDecodeError included
         raise TrainingError(f"{path} is damaged ({error}): pass --overwrite to start "
                             "again") from error
+    if not isinstance(state, dict) or not isinstance(state.get("folder"), str):
+        raise TrainingError(f"{path} is damaged (no state folder named): pass --overwrite "
+                            "to start again")
+    return state
+
+
+def _damaged(path, reason):
+    reason = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+    return TrainingError(f"cannot resume from {path}, which is damaged ({reason}): pass "
+                         "--overwrite to start again")
 
 
 def restore_state(run_dir, model, state):
@@ -107,14 +131,17 @@ def restore_state(run_dir, model, state):
     optimizer = model.optimizer
     if not optimizer.built:  # so that its variables exist to be assigned
         optimizer.build(model.trainable_variables)
+    expected = state.get("weights_sha256")  # absent from states written before it
+    if expected and (folder / WEIGHTS).is_file() and _sha256(folder / WEIGHTS) != expected:
+        raise _damaged(folder / WEIGHTS, "its checksum differs from the one in state.json")
+    path = folder / WEIGHTS
     try:
-        model.load_weights(folder / "model.weights.h5")
-        with np.load(folder / "optimizer.npz") as arrays:
+        model.load_weights(path)
+        path = folder / OPTIMIZER
+        with np.load(path) as arrays:
             saved = [arrays[key] for key in sorted(arrays.files)]
-    except (OSError, ValueError, KeyError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise TrainingError(f"cannot resume from {folder} ({reason}): pass --overwrite "
-                            "to start again") from error
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise _damaged(path, error) from error
     variables = optimizer.variables
     if len(saved) != len(variables) or any(
             tuple(a.shape) != tuple(v.shape) for a, v in zip(saved, variables)):
