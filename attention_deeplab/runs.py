@@ -55,19 +55,19 @@ def read_config(run_dir):
         dict, or None when the folder has no config.json.
 
     Raises:
-        ValueError: the file exists but is not valid JSON.
+        ValueError: the file exists but is damaged (not a JSON object).
     """
     path = Path(run_dir) / CONFIG_NAME
     if not path.is_file():
         return None
+    advice = ("restore it from a copy, or train the run again "
+              "(Train_Skin_Lesion_Segmentation.py --overwrite)")
     try:
         config = json.loads(path.read_text())
     except ValueError as error:  # UnicodeDecodeError included
-        config = error
+        raise ValueError(f"{path} is damaged (not valid JSON: {error}): {advice}") from error
     if not isinstance(config, dict):
-        reason = f"not valid JSON: {config}" if isinstance(config, ValueError) else "not a dict"
-        raise ValueError(f"{path} is damaged ({reason}): restore it from a copy, or train "
-                         "the run again (Train_Skin_Lesion_Segmentation.py --overwrite)")
+        raise ValueError(f"{path} is damaged (not a JSON object): {advice}")
     return config
 
 

@@ -188,6 +188,11 @@ def _same_training(world, tmp):
     return train_argv(world)
 
 
+def _train_init(world, tmp):
+    return train_argv(world, tmp / "fine_tuned", "--init-weights",
+                      str(world / "run" / "best.weights.h5"))
+
+
 def _convert(world, tmp):
     return ["--convert", str(world / "weights" / "weight_isic18_deeplab_v3pa"),
             str(tmp / "converted.keras"), "--preset", "tiny", "--input-size", "32", "32"]
@@ -219,6 +224,8 @@ READERS = [
     Reader("best.weights.h5", "run/best.weights.h5", Evaluate_Skin, _evaluate, payload=True),
     Reader("best.weights.h5 (predict)", "run/best.weights.h5", Predict_Skin,
            _predict("photo.jpg"), payload=True),
+    Reader("best.weights.h5 (--init-weights)", "run/best.weights.h5", Train, _train_init,
+           payload=True),
     Reader("state.json", "run/state.json", Train, _same_training, hint="--overwrite"),
     Reader("state model.weights.h5", "run/state-0001/model.weights.h5", Train, _same_training,
            hint="--overwrite"),
@@ -294,3 +301,19 @@ def _hashes_of(reference):
     """The current hashes of the files in `reference` (None for a file now missing)."""
     return {path: (hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None)
             for path in reference}
+
+
+@pytest.mark.parametrize("target", ["config.json", "state.json", "state-0001/model.weights.h5",
+                                    "state-0001/optimizer.npz"])
+def test_overwrite_starts_a_run_with_a_damaged_file_again(world, target, tmp_path, capsys,
+                                                          no_training):
+    run_dir = tmp_path / "run"
+    shutil.copytree(world / "run", run_dir)
+    damage(run_dir / target, "half")
+    argv = train_argv(world, run_dir)
+    status, _, err = run_main(Train, argv, capsys)
+    assert status == 1 and "--overwrite" in err
+    status, _, err = run_main(Train, [*argv, "--overwrite"], capsys)
+    assert status == 0, err
+    assert json.loads((run_dir / "config.json").read_text())["epochs"] == 2
+    assert not (run_dir / "state.json").exists()  # the damaged state went with the run

@@ -2,6 +2,7 @@
 import argparse
 import sys
 
+from attention_deeplab.data.imageio import parse_size
 from attention_deeplab.data.pairs import PrepareError
 from attention_deeplab.data.prepare import PREPARE_SCRIPTS, prepare_dataset
 
@@ -44,16 +45,16 @@ def build_prepare_parser(description, default_dir, seed_help="Recorded in split.
 
 def run_prepare(dataset, args):
     """Runs ``prepare_dataset`` from parsed arguments; returns the exit status."""
-    if not args.any_size and any(side % SIZE_MULTIPLE for side in args.size):
-        print(f"{PREPARE_SCRIPTS[dataset]}: error: --size {' '.join(map(str, args.size))}: "
-              f"the network takes sides that are multiples of {SIZE_MULTIPLE} (its output "
-              "stride), e.g. 256 or 224; pass --any-size to write these arrays anyway",
-              file=sys.stderr)
-        return 2
     try:
+        size = parse_size(args.size)
+        if not args.any_size and (size[0] % SIZE_MULTIPLE or size[1] % SIZE_MULTIPLE):
+            raise PrepareError(
+                f"--size {' '.join(map(str, args.size))}: the network takes sides that are "
+                f"multiples of {SIZE_MULTIPLE} (its output stride), e.g. 256 or 224; pass "
+                "--any-size to write these arrays anyway")
         prepare_dataset(
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
-            image_size=args.size, split=args.split, seed=args.seed, workers=args.workers,
+            image_size=size, split=args.split, seed=args.seed, workers=args.workers,
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
         )
     except PrepareError as error:
