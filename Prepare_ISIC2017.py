@@ -7,22 +7,20 @@ Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
 """
 import sys
 
-from attention_deeplab.data.cli import build_prepare_parser, run_prepare
-from attention_deeplab.runs import DATASET_FOLDERS
+from attention_deeplab.data.cli import build_prepare_parser, prepare_main
 
 
 def build_parser():
     return build_prepare_parser(
+        "isic2017",
         "Prepare the ISIC 2017 lesion segmentation training set (2000 pairs).",
-        DATASET_FOLDERS["isic2017"][0],
     )
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
     # The original sliced the test set as [1600:1999] and so lost the 2000th image;
-    # the default split here keeps all 400 (see attention_deeplab/data/isic.py).
-    return run_prepare("isic2017", args)
+    # the default split here keeps all 400 (see attention_deeplab/datasets.py).
+    return prepare_main("isic2017", build_parser(), argv)
 
 
 if __name__ == "__main__":

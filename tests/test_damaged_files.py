@@ -24,6 +24,7 @@ import Prepare_ISIC2018
 import Prepare_ph2
 import Train_Skin_Lesion_Segmentation as Train
 import models
+from tests.support.keras2_files import model_as_keras2_layers, write_keras2_h5
 
 pytestmark = pytest.mark.slow  # builds the world in about a minute on 2 cores
 
@@ -68,8 +69,6 @@ def _kill(*args, **kwargs):
 
 def _pascal_like(model):
     # The Deeplabv3+ PASCAL VOC file: some layer names shared with the model, its own head.
-    from attention_deeplab.model.keras2_h5 import model_as_keras2_layers
-
     keep = {"entry_flow_conv1_1", "entry_flow_conv1_1_BN", "aspp0", "decoder_conv1_pointwise"}
     layers = [(n, w) for n, w in model_as_keras2_layers(model) if n in keep]
     return layers + [("logits_semantic", [("kernel", np.ones((1, 1, 8, 21), "float32")),
@@ -85,9 +84,8 @@ def _hashes(root):
 def world(tmp_path_factory):
     from attention_deeplab.data.prepare import prepare_dataset
     from attention_deeplab.data.synthetic import generate
-    from attention_deeplab.model.keras2_h5 import model_as_keras2_layers, write_keras2_h5
+    from attention_deeplab.inference import load_inference_model
     from attention_deeplab.model.weights import PASCAL_VOC_FILE
-    from attention_deeplab.runs import load_inference_model
     from attention_deeplab.training import loop
 
     root = tmp_path_factory.mktemp("world")
@@ -118,7 +116,7 @@ def world(tmp_path_factory):
 def no_training(monkeypatch):
     """Training stops where its first epoch would start: what is tested is the reading."""
     def run_epochs(model, splits, config, state, run_dir, *args, **kwargs):
-        return {**(state or {}), "epoch": config["epochs"],
+        return {**(state or {}), "epoch": config.epochs,
                 "best": {"val_loss": 0.5, "epoch": 1}}
 
     monkeypatch.setattr("attention_deeplab.training.entry.run_epochs", run_epochs)

@@ -2,27 +2,29 @@
 import argparse
 import sys
 
-from attention_deeplab.data.imageio import parse_size
-from attention_deeplab.data.pairs import PrepareError
-from attention_deeplab.data.prepare import PREPARE_SCRIPTS, prepare_dataset
+from attention_deeplab.data.image_files import parse_size
+from attention_deeplab.data.prepare import prepare_dataset
+from attention_deeplab.datasets import DATASETS
+from attention_deeplab.errors import PrepareError
 
 # The network's sides must divide by its output stride, 16 (or 8, which 16 covers).
 SIZE_MULTIPLE = 16
 
 
-def build_prepare_parser(description, default_dir, seed_help="Recorded in split.json."):
+def build_prepare_parser(dataset, description, seed_help="Recorded in split.json."):
     """The arguments every Prepare script takes.
 
     Args:
+        dataset: str. The dataset's name; its default folder is used when
+            --data-dir is absent.
         description: str. What the script prepares.
-        default_dir: Path. The dataset folder used when --data-dir is absent.
         seed_help: str. What --seed does for this dataset.
 
     Returns:
         argparse.ArgumentParser.
     """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data-dir", default=str(default_dir),
+    parser.add_argument("--data-dir", default=DATASETS[dataset].data_dir,
                         help="The unpacked dataset. Default: %(default)s")
     parser.add_argument("--out", default=None,
                         help="Where to write the arrays and split.json. Default: --data-dir")
@@ -43,8 +45,15 @@ def build_prepare_parser(description, default_dir, seed_help="Recorded in split.
     return parser
 
 
-def run_prepare(dataset, args):
-    """Runs ``prepare_dataset`` from parsed arguments; returns the exit status."""
+def prepare_main(dataset, parser, argv=None):
+    """Parses a Prepare script's command line and prepares `dataset`; returns the exit status.
+
+    Args:
+        dataset: str. The dataset's name in `attention_deeplab.datasets.DATASETS`.
+        parser: argparse.ArgumentParser. From `build_prepare_parser`.
+        argv: list of str or None. The arguments; None reads sys.argv.
+    """
+    args = parser.parse_args(argv)
     try:
         size = parse_size(args.size)
         if not args.any_size and (size[0] % SIZE_MULTIPLE or size[1] % SIZE_MULTIPLE):
@@ -58,7 +67,7 @@ def run_prepare(dataset, args):
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
         )
     except PrepareError as error:
-        print(f"{PREPARE_SCRIPTS[dataset]}: error: {error}", file=sys.stderr)
+        print(f"{DATASETS[dataset].prepare_script}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written; an earlier set is left as it was",

@@ -8,18 +8,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from attention_deeplab.data import isic, ph2
-from attention_deeplab.data.imageio import parse_size, read_pair
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.data.image_files import parse_size, read_pair
 from attention_deeplab.data.splits import SPLITS, assign, parse_split, split_sizes
 from attention_deeplab.data.writer import AtomicSet, build_manifest
-
-DATASETS = ("isic2018", "isic2017", "ph2")
-# The script that writes each dataset's arrays, named in errors and hints.
-PREPARE_SCRIPTS = {
-    "isic2018": "Prepare_ISIC2018.py",
-    "isic2017": "Prepare_ISIC2017.py",
-    "ph2": "Prepare_ph2.py",
-}
+from attention_deeplab.datasets import DATASETS, get_dataset
+from attention_deeplab.errors import PrepareError
 
 
 def default_workers():
@@ -37,10 +30,6 @@ def find_pairs(dataset, data_dir, skip_unpaired=False, warn=print):
     if dataset == "ph2":
         return ph2.find_pairs(data_dir, skip_unpaired=skip_unpaired, warn=warn)
     raise PrepareError(f"Unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
-
-
-def _default_split(dataset):
-    return ph2.DEFAULT_SPLIT if dataset == "ph2" else isic.LAYOUTS[dataset].default_split
 
 
 def _decoded(tasks, workers, progress):
@@ -115,7 +104,7 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
     pairs = find_pairs(dataset, data_dir, skip_unpaired=skip_unpaired, warn=say)
     if not pairs:
         raise PrepareError(f"No image/mask pairs found in {data_dir}")
-    sizes = split_sizes(len(pairs), _default_split(dataset), requested, say=say)
+    sizes = split_sizes(len(pairs), get_dataset(dataset).paper_split, requested, say=say)
     ids = assign([p.id for p in pairs], sizes, seed if dataset == "ph2" else None)
     rows, tasks = _plan(pairs, ids, size, draft)
     with AtomicSet(out_dir, dict(zip(SPLITS, sizes)), size) as arrays:

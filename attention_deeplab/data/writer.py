@@ -2,13 +2,13 @@
 import hashlib
 import json
 import os
-import platform
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from attention_deeplab.data.splits import SPLITS
+from attention_deeplab.provenance import versions
 
 MANIFEST = "split.json"
 
@@ -132,16 +132,6 @@ class AtomicSet:
         self.files = {}
 
 
-def versions():
-    """Versions of the software that produced a set (not part of the fingerprint)."""
-    import PIL
-
-    from attention_deeplab import __version__
-
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "pillow": PIL.__version__, "attention_deeplab": __version__}
-
-
 def build_manifest(dataset, source, seed, image_size, ids):
     """The ``split.json`` content, with a sha256 fingerprint of all but the versions."""
     manifest = {
@@ -153,6 +143,6 @@ def build_manifest(dataset, source, seed, image_size, ids):
         "ids": {split: list(ids[split]) for split in SPLITS},
     }
     text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
-    manifest["versions"] = versions()
+    manifest["versions"] = versions("PIL")  # not part of the fingerprint
     manifest["fingerprint"] = hashlib.sha256(text.encode()).hexdigest()
     return manifest

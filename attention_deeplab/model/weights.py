@@ -8,6 +8,7 @@
    also Keras-2 HDF5, loaded by layer name as the original did.
 Nothing is loaded half-way: on any error the model keeps the weights it had.
 """
+import contextlib
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ import zipfile
 import h5py
 import keras
 
+from attention_deeplab.errors import WeightsFileError
 from attention_deeplab.model.keras2_h5 import (
     describe_layer, load_by_name, match_by_order, read_keras2_layers, weighted_layers)
 
@@ -25,16 +27,6 @@ PASCAL_VOC_URL = ("https://github.com/bonlime/keras-deeplab-v3-plus/releases/dow
                   + PASCAL_VOC_FILE)
 # What h5py, zipfile and Keras raise on a truncated or corrupted file.
 READ_FAILURES = (OSError, EOFError, KeyError, zipfile.BadZipFile)
-
-
-class WeightsFileError(ValueError):
-    """A weights file that cannot be read: damaged, truncated or of another type."""
-
-    def __init__(self, path, reason):
-        reason = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
-        super().__init__(f"weights file {os.fspath(path)!r} cannot be read ({reason}): it "
-                         "is damaged (an interrupted copy or download?) or not a weights "
-                         "file; copy it again, or train it again")
 
 
 def detect_format(path):
@@ -86,12 +78,20 @@ def load_weights_into(model, path):
     """
     path = os.fspath(path)
     kind = detect_format(path)
-    snapshot = [v.numpy() for v in model.weights]
-    try:
+    with _all_or_nothing(model, path):
         if kind == "keras2_h5":
             return f"{kind}:{_load_keras2(model, path)}"
         _load_keras3(model, path, kind)
         return kind
+
+
+@contextlib.contextmanager
+def _all_or_nothing(model, path):
+    """Restores the model's weights as they were if loading fails part-way; a read
+    failure of the file (truncated, corrupted) becomes a `WeightsFileError` naming it."""
+    snapshot = [v.numpy() for v in model.weights]
+    try:
+        yield
     except Exception as error:
         for variable, value in zip(model.weights, snapshot):
             variable.assign(value)
@@ -175,16 +175,9 @@ def load_pascal_voc(model, path=None):
     path = fetch_pascal_voc() if path is None else os.fspath(path)
     if detect_format(path) != "keras2_h5":
         raise ValueError(f"PASCAL VOC weights {path!r} are not a Keras-2 HDF5 file")
-    snapshot = [v.numpy() for v in model.weights]
-    try:
+    with _all_or_nothing(model, path):
         for layer, arrays in load_by_name(model, read_keras2_layers(path), path):
             layer.set_weights(arrays)
-    except Exception as error:
-        for variable, value in zip(model.weights, snapshot):
-            variable.assign(value)
-        if isinstance(error, READ_FAILURES):
-            raise WeightsFileError(path, error) from error
-        raise
 
 
 __all__ = ["PASCAL_VOC_FILE", "PASCAL_VOC_URL", "WeightsFileError", "describe_layer",

@@ -7,13 +7,13 @@ from pathlib import Path
 import keras
 
 from attention_deeplab.data.loader import ArraySequence
-from attention_deeplab.plots import plot_training_curves
-from attention_deeplab.runs import BEST_WEIGHTS
-from attention_deeplab.training.config import LR_SCHEDULE
+from attention_deeplab.errors import TrainingError
+from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME
+from attention_deeplab.run_config import LR_SCHEDULE
 from attention_deeplab.training.callbacks import EpochProgress, NanGuard
+from attention_deeplab.training.curves import plot_training_curves
 from attention_deeplab.training.precise_bn import recompute_bn_statistics
-from attention_deeplab.training.run_folder import (
-    TrainingError, save_state, save_weights_atomic, write_history)
+from attention_deeplab.training.run_folder import save_state, save_weights_atomic, write_history
 
 # Worker threads feed a bounded queue; without them Keras's TensorFlow adapter
 # prefetches with AUTOTUNE, whose buffer grew to ~1.5 GB of batches over an
@@ -23,17 +23,17 @@ LOADER_QUEUE = {"workers": 2, "max_queue_size": 8}
 
 def _sequences(splits, config):
     """The training, validation and batch-norm-statistics batches."""
-    batch, seed = config["batch_size"], config["seed"]
+    batch, seed = config.batch_size, config.seed
     # A last batch of one image has no batch statistics (its pooled 1x1
     # features normalise to zero); data-parallel engines split only full
     # batches. The images left out change with each epoch's shuffle.
     train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
-                          augment=config["augment"],
-                          min_batch=batch if config["data_parallel"] else 2, **LOADER_QUEUE)
+                          augment=config.augment,
+                          min_batch=batch if config.data_parallel else 2, **LOADER_QUEUE)
     val = ArraySequence(*splits["val"], batch, **LOADER_QUEUE)
     # Its own seed: the statistics are drawn from a sample other than the epoch's order.
     stats = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed + 1,
-                          limit=config["precise_bn_images"], min_batch=2)
+                          limit=config.precise_bn_images, min_batch=2)
     return train, val, stats
 
 
@@ -92,12 +92,12 @@ def _validate(model, twin, stats, val):
 
 
 def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, twin=None):
-    """Trains from the state's epoch to `config["epochs"]`, saving after each epoch.
+    """Trains from the state's epoch to `config.epochs`, saving after each epoch.
 
     Args:
         model: keras.Model, compiled, with the state's weights restored.
         splits: dict. "train" and "val" (images, masks).
-        config: dict. The run's resolved configuration.
+        config: RunConfig. The run's resolved configuration.
         state: dict or None. The resume state of the last finished epoch.
         run_dir: Path. The run folder.
         verbose: int. Keras progress display: 0 silent, 1 a bar per epoch.
@@ -111,12 +111,12 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
     train, val, stats = _sequences(splits, config)
     schedule = _schedule(model, state)
     state = state or {"epoch": 0, "history": [], "best": {"val_loss": None, "epoch": None}}
-    for epoch in range(state["epoch"], config["epochs"]):
+    for epoch in range(state["epoch"], config.epochs):
         started = time.perf_counter()
         with parallel.fit_scope() if parallel else contextlib.nullcontext():
-            logs = _fit_epoch(model, train, epoch, config["epochs"], verbose)
+            logs = _fit_epoch(model, train, epoch, config.epochs, verbose)
         stats.epoch = epoch
-        results = _validate(model, twin, stats if config["precise_bn"] else None, val)
+        results = _validate(model, twin, stats if config.precise_bn else None, val)
         row = _epoch_row(epoch, logs, results, _current_lr(model), time.perf_counter() - started)
         schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
         best = state["best"]
@@ -128,8 +128,8 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
                                  "cooldown_counter": schedule.cooldown_counter}}
         save_state(run_dir, model, state)
         write_history(run_dir, state["history"])
-        plot_training_curves(state["history"], run_dir / "training_curves.png")
+        plot_training_curves(state["history"], run_dir / CURVES_NAME)
         if verbose:
-            print(f"epoch {epoch + 1}/{config['epochs']}: val_loss {row['val_loss']:.4f}, "
+            print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
                   f"val_dice {row['val_dice']:.4f}, best epoch {best['epoch']}", flush=True)
     return state

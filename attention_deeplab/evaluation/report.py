@@ -1,15 +1,13 @@
 """What an evaluation reports: metrics.json's content, per_image.csv and the printed table."""
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from attention_deeplab import metrics
-from attention_deeplab.runs import BEST_WEIGHTS
+from attention_deeplab.datasets import DATASETS
 
-# Azad et al. 2020: the ISIC 2018 scores the paper reports for Attention Deeplabv3+.
-PAPER_SCORES = {"isic2018": {"f1": 0.912, "sensitivity": 0.885, "specificity": 0.988,
-                             "accuracy": 0.964}}
 TABLE_ROWS = (("f1", "F1 (Dice)"), ("jaccard", "Jaccard (IoU)"), ("accuracy", "Accuracy"),
               ("sensitivity", "Sensitivity"), ("specificity", "Specificity"),
               ("precision", "Precision"), ("auc", "ROC AUC"),
@@ -64,17 +62,52 @@ def json_safe(value):
     return value
 
 
-def build_report(name, split, data_dir, run_dir, weights, images, threshold, selection, tta,
-                 result):
-    """The content of metrics.json (undefined scores as null)."""
-    if weights is None and run_dir is not None:
-        weights = Path(run_dir) / BEST_WEIGHTS
+@dataclass(frozen=True)
+class EvaluationContext:
+    """What was evaluated, and how: everything metrics.json records beside the scores.
+
+    Args:
+        dataset: str or None. The dataset's name (paper scores are looked up by it).
+        split: str. "test" or "val".
+        data_dir: Path. The prepared arrays.
+        run_dir: Path or None. The training run the model came from.
+        weights: Path or None. The weights evaluated.
+        image_size: tuple. (H, W) of the evaluated arrays.
+        threshold: float. Lesion where the probability is strictly above it.
+        threshold_selection: dict or None. How `--threshold auto` chose it.
+        tta: bool. Test-time flips.
+    """
+
+    dataset: str
+    split: str
+    data_dir: Path
+    run_dir: Path
+    weights: Path
+    image_size: tuple
+    threshold: float
+    threshold_selection: dict
+    tta: bool
+
+
+def paper_scores(dataset):
+    """The scores the paper reports for `dataset`, or None."""
+    facts = DATASETS.get(dataset)
+    return dict(facts.paper_scores) if facts is not None and facts.paper_scores else None
+
+
+def build_report(context, scores):
+    """The content of metrics.json (undefined scores as null).
+
+    Args:
+        context: EvaluationContext.
+        scores: SplitScores.
+    """
     return json_safe({
-        "dataset": name, "split": split, "data_dir": str(data_dir),
-        "run_dir": None if run_dir is None else str(run_dir),
-        "weights": None if weights is None else str(weights),
-        "n_images": len(images), "image_size": list(images.shape[1:3]),
+        "dataset": context.dataset, "split": context.split, "data_dir": str(context.data_dir),
+        "run_dir": None if context.run_dir is None else str(context.run_dir),
+        "weights": None if context.weights is None else str(context.weights),
+        "n_images": len(scores.counts), "image_size": list(context.image_size),
         "ground_truth": "mask / 255 > 0.5", "prediction": "probability > threshold",
-        "threshold": float(threshold), "threshold_selection": selection, "tta": bool(tta),
-        "pooled": result["pooled"], "per_image": result["summary"],
-        "paper": PAPER_SCORES.get(name)})
+        "threshold": context.threshold, "threshold_selection": context.threshold_selection,
+        "tta": context.tta, "pooled": scores.pooled, "per_image": scores.summary,
+        "paper": paper_scores(context.dataset)})

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from attention_deeplab.data.imageio import parse_size, read_image, read_mask
+from attention_deeplab.data.image_files import parse_size, read_image, read_mask
 from attention_deeplab.data.lesion_render import render_case
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.errors import PrepareError
 
 
 @pytest.fixture(scope="module")

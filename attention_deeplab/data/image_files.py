@@ -4,7 +4,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.errors import PrepareError
 
 # Pillow refuses images over twice MAX_IMAGE_PIXELS with its own exception class.
 READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
@@ -107,7 +107,7 @@ def _resize_mask(mask, size):
 
 
 def read_pair(task):
-    """Decodes one ``(index, pair, size, draft)`` task; runs in a worker process.
+    """Decodes one ``(index, pair, size, draft)`` task; runs in a decoding thread.
 
     Returns:
         tuple: index, image bytes (H x W x 3) and mask bytes (H x W).
