@@ -12,6 +12,7 @@ import sys
 
 from attention_deeplab.arguments import (add_dataset_argument, add_model_override_arguments,
                                       probability)
+from attention_deeplab.errors import ProjectError
 
 
 def threshold_type(text):
@@ -41,6 +42,9 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--save-probabilities", action="store_true",
                         help="also write probabilities.npy (float32, N x H x W)")
+    parser.add_argument("--native-resolution", action="store_true",
+                        help="score each image at its original size against its original mask "
+                        "(data prepared with --official); writes <split>_native/")
     parser.add_argument("--out", help="output folder (default <run-dir>/evaluation/<split>[_tta])")
     return add_model_override_arguments(parser)
 
@@ -55,8 +59,9 @@ def main(argv=None):
                           tta=args.tta, batch_size=args.batch_size,
                           save_probabilities=args.save_probabilities, out=args.out,
                           preset=args.preset, attention=args.attention,
-                          output_stride=args.output_stride)
-    except (FileNotFoundError, ValueError) as error:
+                          output_stride=args.output_stride,
+                          native_resolution=args.native_resolution)
+    except (FileNotFoundError, ValueError, ProjectError) as error:
         print(f"Evaluate_Skin.py: error: {error}", file=sys.stderr)
         return 1
     return 0 if report is not None else 1

@@ -1,26 +1,33 @@
 """Prepares ISIC 2017 (part 1) into data_*.npy, mask_*.npy and split.json.
 
     python Prepare_ISIC2017.py --data-dir dataset_isic17 --size 256
+    python Prepare_ISIC2017.py --official   # the challenge's 2000/150/600, in <data-dir>/official
 
-Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
-``*_superpixels.png`` files beside the images are ignored.
+Ids are sorted and split in order: 1400 train, 200 val, 400 test. The original
+sliced [0:1399], [1399:1599], [1599:1999]: 1399/200/400, the 2000th image left out.
+The ``*_superpixels.png`` files beside the images are ignored.
 """
 import sys
 
 from attention_deeplab.data.cli import build_prepare_parser, prepare_main
+from attention_deeplab.data.official import add_official_argument, run_official
 
 
 def build_parser():
-    return build_prepare_parser(
+    return add_official_argument(build_prepare_parser(
         "isic2017",
         "Prepare the ISIC 2017 lesion segmentation training set (2000 pairs).",
-    )
+    ))
 
 
 def main(argv=None):
-    # The original sliced the test set as [1600:1999] and so lost the 2000th image;
-    # the default split here keeps all 400 (see attention_deeplab/datasets.py).
-    return prepare_main("isic2017", build_parser(), argv)
+    # The original sliced 1399/200/400 and left out the 2000th image; the default
+    # split here is 1400/200/400 (see attention_deeplab/datasets.py).
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.official:
+        return run_official("isic2017", args)
+    return prepare_main("isic2017", parser, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Prepares PH2 into data_*.npy, mask_*.npy and split.json.
 
     python Prepare_ph2.py --data-dir dataset_ph2 --size 256 --seed 0
+    python Prepare_ph2.py --folds 5 --fold 0 --out dataset_ph2/fold0   # cross-validation
 
 Reads the database's own layout (``PH2 Dataset images/IMD002/...``) anywhere under
 the folder, or the flat ``lesions/`` + ``masks/`` layout of the original script.

@@ -38,8 +38,9 @@ DATASETS = {dataset.name: dataset for dataset in (
             "Prepare_ISIC2018.py", (1815, 259, 520),  # paper: 2594 pairs
             # Azad et al. 2020, table 1; its JS column is pixel accuracy, so not listed.
             {"f1": 0.912, "sensitivity": 0.885, "specificity": 0.988, "accuracy": 0.964}),
-    # The original script sliced [0:1400], [1400:1600], [1600:1999] and so dropped the
-    # 2000th image from the test set; we keep all 2000 (a deliberate change).
+    # The original script sliced [0:1399], [1399:1599], [1599:1999] (1399/200/400): it
+    # left out the 2000th image and its training set lost one. We keep all 2000
+    # (a deliberate change): one more training image, every later boundary one later.
     Dataset("isic2017", "ISIC 2017 (part 1)", "dataset_isic17", "output/isic2017",
             "Prepare_ISIC2017.py", (1400, 200, 400)),
     # Paper: 80 train, 20 val, 100 test after a permutation of the 200 ids (the

@@ -22,6 +22,10 @@ class TrainingError(ProjectError, RuntimeError):
     """A run that cannot start or go on, with a one-line reason."""
 
 
+class ComparisonError(ProjectError, ValueError):
+    """Runs that cannot be compared, or an evaluation that cannot be read back."""
+
+
 class WeightsFileError(ProjectError, ValueError):
     """A weights file that cannot be read: damaged, truncated or of another type.
 

@@ -15,7 +15,11 @@ BEST_WEIGHTS = "best.weights.h5"
 HISTORY_NAME = "history.csv"
 STATE_NAME = "state.json"
 CURVES_NAME = "training_curves.png"
+# An evaluation folder (<run>/evaluation/<split>[_tta]/), read back by comparisons.
 EVALUATION_DIR = "evaluation"
+METRICS_NAME = "metrics.json"
+PER_IMAGE_NAME = "per_image.csv"
+PROBABILITIES_NAME = "probabilities.npy"
 
 
 def default_folders(dataset=None):

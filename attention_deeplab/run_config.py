@@ -28,6 +28,8 @@ class RunConfig:
         dataset: str. The dataset's name. Defaults to "isic2018".
         data_dir: str. The prepared arrays' folder (absolute).
         data_fingerprint: str. split.json's fingerprint (or a hash of older arrays).
+        data_resize: str or None. How Prepare resized the data ("fast" or "exact");
+            None for manifests made before split.json recorded it (those were "fast").
         sizes: dict. Images per split ("train", "val").
         epochs: int. Total epochs. Defaults to 100 (paper).
         batch_size: int. The global batch. Defaults to 7 (paper).
@@ -50,6 +52,7 @@ class RunConfig:
     dataset: str = "isic2018"
     data_dir: str = ""
     data_fingerprint: str = ""
+    data_resize: str = None
     sizes: dict = field(default_factory=dict)
     epochs: int = 100
     batch_size: int = 7

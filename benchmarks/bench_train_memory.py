@@ -102,12 +102,14 @@ def main(argv=None):
     print(f"peak RSS original-like (float64 np.load, dataset_normalized, fit): {base:.2f} GiB "
           f"({base * gb:.2f} GB)")
     print(f"ratio original-like / ours: {base / ours:.2f}x (claim at scale 1: >= 4x, ours < 2.5 GB)")
-    holds = [check(f"peak memory of a training epoch ({count['train']}+{count['val']} images) "
-                   "below original-like loading's", base / ours, 4)]
-    if args.scale == 1:
-        holds.append(check("peak memory of an ISIC 2018-sized training epoch", ours * gb, 2.5,
-                           at_most=True, unit=" GB"))
-    return 0 if all(holds) else 1
+    if args.scale != 1:
+        print("(the claims are made at ISIC 2018's size: --scale 1)")
+        return 0
+    lower = check("peak memory of an ISIC 2018-sized training epoch below original-like "
+                  "loading's", base / ours, 4)
+    small = check("peak memory of an ISIC 2018-sized training epoch", ours * gb, 2.5,
+                  at_most=True, unit=" GB")
+    return 0 if lower and small else 1
 
 
 if __name__ == "__main__":

@@ -41,7 +41,14 @@ def build_prepare_parser(dataset, description, seed_help="Recorded in split.json
                         help="Parallel decoding threads. Default: all cores")
     parser.add_argument("--skip-unpaired", action="store_true",
                         help="Leave out images without masks and masks without images.")
+    parser.add_argument("--exact-resize", action="store_true",
+                        help="Decode every JPEG fully and resize images and masks with plain "
+                             "bilinear, as the original did (slower; recorded in split.json).")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
+    parser.add_argument("--folds", type=int, default=None, metavar="K",
+                        help="Cross-validation: K folds drawn with --seed (with --fold).")
+    parser.add_argument("--fold", type=int, default=None, metavar="I",
+                        help="The fold to prepare, 0..K-1: its cases are the test split.")
     return parser
 
 
@@ -65,6 +72,8 @@ def prepare_main(dataset, parser, argv=None):
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
             image_size=size, split=args.split, seed=args.seed, workers=args.workers,
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
+            folds=args.folds, fold=args.fold,
+            resize="exact" if args.exact_resize else "fast",
         )
     except PrepareError as error:
         print(f"{DATASETS[dataset].prepare_script}: error: {error}", file=sys.stderr)

@@ -8,7 +8,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from attention_deeplab.data import isic, ph2
-from attention_deeplab.data.image_files import parse_size, read_pair
+from attention_deeplab.data.folds import check_folds, fold_split
+from attention_deeplab.data.image_files import RESIZE_MODES, parse_size, read_pair
 from attention_deeplab.data.splits import SPLITS, assign, parse_split, split_sizes
 from attention_deeplab.data.writer import AtomicSet, build_manifest
 from attention_deeplab.datasets import DATASETS, get_dataset
@@ -59,17 +60,18 @@ def _decoded(tasks, workers, progress):
         bar.close()
 
 
-def _plan(pairs, ids, size, draft):
+def _plan(pairs, ids, size, resize):
     """Where each decoded pair goes: ``rows[i]`` is (split, row) of task ``i``."""
     by_id = {pair.id: pair for pair in pairs}
     rows = [(name, row) for name in SPLITS for row in range(len(ids[name]))]
-    tasks = [(index, by_id[ids[name][row]], size, draft)
+    tasks = [(index, by_id[ids[name][row]], size, resize)
              for index, (name, row) in enumerate(rows)]
     return rows, tasks
 
 
 def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None, seed=0,
-                    workers=None, skip_unpaired=False, draft=True, progress=True, say=print):
+                    workers=None, skip_unpaired=False, resize="fast", progress=True, say=print,
+                    folds=None, fold=None):
     """Turns a published dataset folder into ``data_*.npy``, ``mask_*.npy`` and ``split.json``.
 
     Args:
@@ -84,9 +86,12 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
         workers: int or None. Decoding threads. Defaults to all cores.
         skip_unpaired: bool. Leave out images without masks and vice versa.
             Defaults to False.
-        draft: bool. Let the JPEG decoder reduce large images. Defaults to True.
+        resize: str. "fast" (JPEG draft decoding, box-reduced masks) or "exact"
+            (the original's full decode and plain bilinear resize). Defaults to "fast".
         progress: bool. Show a progress bar. Defaults to True.
         say: callable. Receives notes for the user. Defaults to print.
+        folds, fold: int or None. Cross-validation: prepare fold `fold` of
+            `folds`, drawn with `seed` (see ``folds.fold_split``).
 
     Returns:
         dict: the manifest written to ``split.json``.
@@ -95,7 +100,12 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
         PrepareError: the folder, a file or the split is unusable; nothing is written.
     """
     size = parse_size(image_size)
+    if resize not in RESIZE_MODES:
+        raise PrepareError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
     requested = parse_split(split)
+    check_folds(folds, fold)
+    if folds is not None and requested is not None:
+        raise PrepareError("--split and --folds exclude each other: the folds decide the split")
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir is not None else data_dir
     workers = default_workers() if workers is None else int(workers)
@@ -104,13 +114,19 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
     pairs = find_pairs(dataset, data_dir, skip_unpaired=skip_unpaired, warn=say)
     if not pairs:
         raise PrepareError(f"No image/mask pairs found in {data_dir}")
-    sizes = split_sizes(len(pairs), get_dataset(dataset).paper_split, requested, say=say)
-    ids = assign([p.id for p in pairs], sizes, seed if dataset == "ph2" else None)
-    rows, tasks = _plan(pairs, ids, size, draft)
+    if folds is None:
+        sizes = split_sizes(len(pairs), get_dataset(dataset).paper_split, requested, say=say)
+        ids = assign([p.id for p in pairs], sizes, seed if dataset == "ph2" else None)
+    else:
+        ids = fold_split([p.id for p in pairs], get_dataset(dataset).paper_split, folds, fold,
+                         seed)
+        sizes = tuple(len(ids[name]) for name in SPLITS)
+    rows, tasks = _plan(pairs, ids, size, resize)
     with AtomicSet(out_dir, dict(zip(SPLITS, sizes)), size) as arrays:
         for index, image, mask in _decoded(tasks, workers, progress):
             arrays.write(*rows[index], image, mask)
-        manifest = build_manifest(dataset, data_dir, seed, size, ids)
+        extra = None if folds is None else {"fold": fold, "folds": folds}
+        manifest = build_manifest(dataset, data_dir, seed, size, ids, resize, extra)
         arrays.commit(manifest)
     say(f"Wrote {'/'.join(map(str, sizes))} (train/val/test) pairs of "
         f"{size[0]}x{size[1]} to {out_dir}")

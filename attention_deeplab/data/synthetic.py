@@ -14,16 +14,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from attention_deeplab.data import isic
+from attention_deeplab.data import isic, official
 from attention_deeplab.data.lesion_render import render_case
 from attention_deeplab.datasets import DATASETS
 
 # Each dataset's published layout, and PH2 in the flat layout the original script read.
-LAYOUTS = (*DATASETS, "ph2-flat")
+LAYOUTS = (*DATASETS, "ph2-flat", "isic2018-official")
 # The folders the Prepare scripts read (attention_deeplab.data.isic), so the two cannot drift.
 ISIC_FOLDERS = {name: (layout.image_dir, layout.mask_dir)
                 for name, layout in isic.LAYOUTS.items()}
 PH2_FOLDERS = {"ph2": ("PH2 Dataset images",), "ph2-flat": ("lesions", "masks")}
+# The challenge's own training/validation/test folders (Prepare_ISIC2018.py --official).
+OFFICIAL_SPLITS = {"isic2018-official": official.FOLDERS["isic2018"]}
 # PH2's masks come as 1-, 8- or 24-bit BMPs depending on the copy: cycle through all three.
 PH2_MASK_MODES = ("1", "L", "RGB")
 # Written beside the synthetic files; only a folder holding it is ever cleared.
@@ -37,7 +39,7 @@ def case_size(rng, width_range):
 
 
 def case_id(layout, index):
-    return f"ISIC_{index:07d}" if layout in ISIC_FOLDERS else f"IMD{index:03d}"
+    return f"ISIC_{index:07d}" if layout.startswith("isic") else f"IMD{index:03d}"
 
 
 def _superpixels(rng, height, width):
@@ -49,8 +51,14 @@ def _superpixels(rng, height, width):
     return Image.fromarray(rgb.astype(np.uint8))
 
 
-def _write_isic(layout, root, index, rng, image, mask):
-    image_dir, mask_dir = (root / name for name in ISIC_FOLDERS[layout])
+def official_split(index, count):
+    """The split of case ``index`` in an official layout: a fifth val, a quarter test."""
+    n_val, n_test = max(1, count // 5), max(1, count // 4)
+    return "val" if index < n_val else "test" if index < n_val + n_test else "train"
+
+
+def _write_isic(layout, root, index, rng, image, mask, folders=None):
+    image_dir, mask_dir = (root / name for name in folders or ISIC_FOLDERS[layout])
     key = case_id(layout, index)
     Image.fromarray(image).save(image_dir / f"{key}.jpg", quality=92)
     Image.fromarray(mask).save(mask_dir / f"{key}_segmentation.png")
@@ -75,7 +83,9 @@ def _write_ph2(layout, root, index, image, mask):
 
 def _clear_previous(root, layout):
     """Removes an earlier synthetic set, refusing to touch a folder of real data."""
-    folders = [root / name for name in {**ISIC_FOLDERS, **PH2_FOLDERS}[layout]]
+    names = {**ISIC_FOLDERS, **PH2_FOLDERS, **{key: sum(value.values(), ()) for key, value
+                                                in OFFICIAL_SPLITS.items()}}[layout]
+    folders = [root / name for name in names]
     if not any(folder.exists() for folder in folders):
         return
     if not (root / MARKER).is_file():
@@ -93,7 +103,9 @@ def generate(layout, count, out_dir, seed=0, width_range=(300, 700)):
 
     Args:
         layout: str. ``"isic2018"``, ``"isic2017"`` (with superpixel decoys),
-            ``"ph2"`` (the database's folders) or ``"ph2-flat"`` (lesions/, masks/).
+            ``"ph2"`` (the database's folders), ``"ph2-flat"`` (lesions/, masks/) or
+            ``"isic2018-official"`` (the challenge's training, validation and test
+            folders: a fifth of the cases val, a quarter test).
         count: int. Number of pairs.
         out_dir: str or Path. Folder to write into (created if missing). An
             earlier synthetic set there is replaced; real data makes it fail.
@@ -113,14 +125,16 @@ def generate(layout, count, out_dir, seed=0, width_range=(300, 700)):
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text(json.dumps(
         {"layout": layout, "count": count, "seed": seed, "width_range": list(width_range)}))
-    if layout in ISIC_FOLDERS:
-        for name in ISIC_FOLDERS[layout]:
-            (root / name).mkdir(parents=True, exist_ok=True)
+    for name in ISIC_FOLDERS.get(layout, ()) + sum(OFFICIAL_SPLITS.get(layout, {}).values(), ()):
+        (root / name).mkdir(parents=True, exist_ok=True)
     first = 1 if layout.startswith("ph2") else 0  # PH2 numbers from IMD001
     for index in range(first, first + count):
         rng = np.random.default_rng([seed, index])
         image, mask = render_case(rng, *case_size(rng, width_range))
-        if layout in ISIC_FOLDERS:
+        if layout in OFFICIAL_SPLITS:
+            folders = OFFICIAL_SPLITS[layout][official_split(index, count)]
+            _write_isic(layout, root, index, rng, image, mask, folders)
+        elif layout in ISIC_FOLDERS:
             _write_isic(layout, root, index, rng, image, mask)
         else:
             _write_ph2(layout, root, index, image, mask)

@@ -132,17 +132,29 @@ class AtomicSet:
         self.files = {}
 
 
-def build_manifest(dataset, source, seed, image_size, ids):
-    """The ``split.json`` content, with a sha256 fingerprint of all but the versions."""
+def build_manifest(dataset, source, seed, image_size, ids, resize="fast", extra=None):
+    """The ``split.json`` content, with a sha256 fingerprint of all but the versions.
+
+    ``resize`` ("fast" or "exact") is how the images were resized; training
+    copies it into config.json as ``data_resize``.
+
+    ``extra`` (a cross-validation's fold and folds, the official splits' original
+    sizes) is recorded and fingerprinted too.
+    """
     manifest = {
         "dataset": dataset,
         "source": str(Path(source).resolve()),
         "seed": seed,
         "image_size": list(image_size),
+        "resize": resize,
         "sizes": {split: len(ids[split]) for split in SPLITS},
         "ids": {split: list(ids[split]) for split in SPLITS},
+        **(extra or {}),
     }
-    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
+    # The default resize stays out of the fingerprint, so data prepared as before keeps
+    # its fingerprint (and its runs resume); exact-resize data gets a fingerprint of its own.
+    hashed = {k: v for k, v in manifest.items() if k != "resize" or v != "fast"}
+    text = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     manifest["versions"] = versions("PIL")  # not part of the fingerprint
     manifest["fingerprint"] = hashlib.sha256(text.encode()).hexdigest()
     return manifest

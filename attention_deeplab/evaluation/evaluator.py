@@ -15,13 +15,15 @@ from tqdm import tqdm
 from attention_deeplab import metrics
 from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.datasets import DATASETS
-from attention_deeplab.evaluation import figures
+from attention_deeplab.evaluation import figures, native
 from attention_deeplab.evaluation.report import (
     EvaluationContext, build_report, format_table, write_per_image_csv)
 from attention_deeplab.inference.arrays import predict_array
 from attention_deeplab.inference.model import build_inference_model
 from attention_deeplab.locations import (
-    EVALUATION_DIR, RunLocations, default_folders, resolve_run)
+    EVALUATION_DIR, METRICS_NAME, PER_IMAGE_NAME, PROBABILITIES_NAME, RunLocations,
+    default_folders, resolve_run)
+from attention_deeplab.metrics_original import scores_as_original
 
 
 def image_ids(manifest, split, count):
@@ -66,6 +68,8 @@ class SplitScores:
         curve: dict. ROC and precision-recall points.
         prediction: bool array N x H x W.
         truth: bool array N x H x W.
+        as_original: dict. The paper's columns as its code computed them
+            (`metrics_original`).
     """
 
     pooled: dict
@@ -75,6 +79,7 @@ class SplitScores:
     curve: dict
     prediction: np.ndarray
     truth: np.ndarray
+    as_original: dict
 
 
 def score(probabilities, masks, threshold=0.5):
@@ -93,7 +98,8 @@ def score(probabilities, masks, threshold=0.5):
     return SplitScores(pooled=pooled, per_image=per_image, counts=counts,
                        summary=metrics.summarize_per_image(per_image),
                        curve=metrics.curve_points(positives, negatives),
-                       prediction=prediction, truth=truth)
+                       prediction=prediction, truth=truth,
+                       as_original=scores_as_original(prediction, masks))
 
 
 def default_out(run_dir, weights, dataset, split, tta):
@@ -108,10 +114,10 @@ def default_out(run_dir, weights, dataset, split, tta):
 def write_outputs(out, scores, images, ids, report, probabilities=None):
     """metrics.json, per_image.csv, probabilities.npy if given, and the figures."""
     out = figures.ensure_dir(out)
-    (out / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    write_per_image_csv(out / "per_image.csv", ids, scores.counts, scores.per_image)
+    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_per_image_csv(out / PER_IMAGE_NAME, ids, scores.counts, scores.per_image)
     if probabilities is not None:
-        np.save(out / "probabilities.npy", probabilities)
+        np.save(out / PROBABILITIES_NAME, probabilities)
     figures.write_figures(out, scores, images, ids)
     return out
 
@@ -127,7 +133,8 @@ def _locations(dataset, run_dir, data_dir, weights, model):
 
 def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="test",
              threshold=0.5, tta=False, batch_size=8, save_probabilities=False, out=None,
-             preset=None, attention=None, output_stride=None, model=None, stream=None):
+             preset=None, attention=None, output_stride=None, model=None, stream=None,
+             native_resolution=False):
     """Evaluates a trained model on a prepared split and writes the results.
 
     Args:
@@ -146,6 +153,9 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         preset, attention, output_stride: model option overrides.
         model: keras.Model or None. An already loaded model (notebooks, tests).
         stream: file-like or None. Where the table is printed; defaults to stdout.
+        native_resolution: bool. Score each image at its original size against its
+            original mask (data from Prepare_ISIC2018.py --official); see
+            ``evaluation/native.py``. Outputs go to ``<split>[_tta]_native``.
 
     Returns:
         dict: the report written to metrics.json.
@@ -158,6 +168,7 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     images, masks = load_split(where.data_dir, split)
     manifest = read_manifest(where.data_dir)
     ids = image_ids(manifest, split, len(images))
+    sources = native.mask_sources(manifest, where.data_dir, split) if native_resolution else None
     if model is None:
         # A bare weights file has no recorded input size: the prepared arrays' size it is.
         input_shape = None if where.model_run is not None else (*images.shape[1:3], 3)
@@ -169,18 +180,31 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         threshold = selection["threshold"]
     with tqdm(total=len(images), desc=f"{split} split", unit="image") as progress:
         probabilities = predict_array(model, images, batch_size, tta, progress)
-    scores = score(probabilities, masks, float(threshold))
     name = manifest.get("dataset") or dataset or (where.config.dataset if where.config else None)
+    if out is None:
+        out = default_out(where.run_dir, where.weights, name, split, tta)
+        out = Path(f"{out}_native") if native_resolution else out
+    if native_resolution:
+        scores = native.score_native(probabilities, sources, ids, float(threshold),
+                                     figures.ensure_dir(Path(out) / "masks"))
+    else:
+        scores = score(probabilities, masks, float(threshold))
     context = EvaluationContext(
         dataset=name, split=split, data_dir=where.data_dir, run_dir=where.model_run,
         weights=where.weights, image_size=tuple(images.shape[1:3]), threshold=float(threshold),
         threshold_selection=selection, tta=bool(tta))
     report = build_report(context, scores)
-    if out is None:
-        out = default_out(where.run_dir, where.weights, name, split, tta)
-    write_outputs(out, scores, images, ids, report, probabilities if save_probabilities else None)
+    report["data_fingerprint"] = manifest.get("fingerprint")  # Compare_Runs.py checks it
+    if native_resolution:
+        report.update(native_resolution=True,
+                      challenge_score=report["per_image"]["isic_challenge_score"])
+        native.write_native(out, scores, ids, report)
+    else:
+        write_outputs(out, scores, images, ids, report,
+                      probabilities if save_probabilities else None)
     stream = stream or sys.stdout
     print(format_table(report), file=stream)
+    written = "masks/" if native_resolution else "masks/, overlays/, samples.png"
     print(f"Written to {out}/ (metrics.json, per_image.csv, ROC.png, Precision_recall.png, "
-          "masks/, overlays/, samples.png)", file=stream)
+          f"{written})", file=stream)
     return report

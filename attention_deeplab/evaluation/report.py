@@ -13,6 +13,9 @@ TABLE_ROWS = (("f1", "F1 (Dice)"), ("jaccard", "Jaccard (IoU)"), ("accuracy", "A
               ("precision", "Precision"), ("auc", "ROC AUC"),
               ("average_precision", "Average precision"),
               ("jaccard_as_in_paper", "JS as the original computed it (= accuracy)"))
+# The paper's columns as its code computed them (metrics_original.py).
+AS_ORIGINAL_ROWS = (("f1", "F1"), ("sensitivity", "SE"), ("specificity", "SP"),
+                    ("accuracy", "AC"), ("jaccard", "JS (= AC)"), ("auc", "AUC (= (SE+SP)/2)"))
 
 
 def write_per_image_csv(path, ids, counts, per_image):
@@ -25,8 +28,14 @@ def write_per_image_csv(path, ids, counts, per_image):
             writer.writerow([image_id, *counts[i].tolist(), *scores])
 
 
+def _score_row(label, value, paper_value=None):
+    row = f"  {label:44s} " + ("    n/a" if value is None else f"{value:7.4f}")
+    return row + ("" if paper_value is None else f" {paper_value:7.3f}")
+
+
 def format_table(report):
-    """The printed summary: pooled scores (beside the paper's where known) and per-image means."""
+    """The printed summary: pooled scores (beside the paper's where known), the
+    paper's columns as the original computed them, and per-image means."""
     paper = report.get("paper") or {}
     selection = report.get("threshold_selection")
     chosen = "" if not selection else (
@@ -36,9 +45,11 @@ def format_table(report):
              f"threshold {report['threshold']:g}{chosen}" + (", TTA" if report["tta"] else ""),
              f"{'pooled over all pixels':46s} {'ours':>7s}" + (f" {'paper':>7s}" if paper else "")]
     for key, label in TABLE_ROWS:
-        value = report["pooled"][key]
-        row = f"  {label:44s} " + ("    n/a" if value is None else f"{value:7.4f}")
-        lines.append(row + (f" {paper[key]:7.3f}" if key in paper else ""))
+        lines.append(_score_row(label, report["pooled"][key], paper.get(key)))
+    if "as_original" in report:
+        lines.append("as the original computed them (any non-zero mask pixel is lesion)")
+        for key, label in AS_ORIGINAL_ROWS:
+            lines.append(_score_row(label, report["as_original"][key], paper.get(key)))
     lines.append("per image (mean +- std, median; undefined left out)")
     for name in metrics.PER_IMAGE_SCORES:
         s = report["per_image"][name]
@@ -110,4 +121,4 @@ def build_report(context, scores):
         "ground_truth": "mask / 255 > 0.5", "prediction": "probability > threshold",
         "threshold": context.threshold, "threshold_selection": context.threshold_selection,
         "tta": context.tta, "pooled": scores.pooled, "per_image": scores.summary,
-        "paper": paper_scores(context.dataset)})
+        "as_original": scores.as_original, "paper": paper_scores(context.dataset)})

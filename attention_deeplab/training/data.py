@@ -48,3 +48,22 @@ def data_fingerprint(data_dir, splits):
             digest.update(np.ascontiguousarray(array[0]).tobytes())
             digest.update(np.ascontiguousarray(array[-1]).tobytes())
     return "arrays:" + digest.hexdigest()
+
+
+def data_resize(data_dir):
+    """How Prepare resized the data ("fast" or "exact"), None for manifests made before
+    split.json recorded it (those were "fast") or arrays without one."""
+    try:
+        return read_manifest(data_dir).get("resize")
+    except DataError as error:
+        raise TrainingError(str(error)) from error
+
+
+def data_fold(data_dir):
+    """A cross-validation fold's ``{"fold": I, "folds": K}`` from split.json, else {}
+    (config.json records it beside the data's fingerprint)."""
+    try:
+        manifest = read_manifest(data_dir)
+    except DataError as error:
+        raise TrainingError(str(error)) from error
+    return {key: manifest[key] for key in ("fold", "folds") if key in manifest}

@@ -9,7 +9,8 @@ from attention_deeplab.errors import TrainingError
 from attention_deeplab.locations import STATE_NAME
 from attention_deeplab.provenance import versions
 from attention_deeplab.run_config import RunConfig, read_config, write_config
-from attention_deeplab.training.data import data_fingerprint, load_training_data
+from attention_deeplab.training.data import (
+    data_fingerprint, data_fold, data_resize, load_training_data)
 from attention_deeplab.training.distribute import DataParallel
 from attention_deeplab.training.loop import run_epochs
 from attention_deeplab.training.model_setup import build_model, precision_policy
@@ -136,7 +137,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
     config = RunConfig(
         model=_model_options(height, width, preset, attention, output_stride),
         dataset=dataset, data_dir=str(Path(data_dir).resolve()),
-        data_fingerprint=data_fingerprint(data_dir, splits),
+        data_fingerprint=data_fingerprint(data_dir, splits), data_resize=data_resize(data_dir),
         sizes={name: int(len(pair[0])) for name, pair in splits.items()},
         epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
         backbone_weights=None if backbone_weights is None else str(backbone_weights),
@@ -145,7 +146,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         data_parallel=bool(data_parallel), precise_bn_images=int(precise_bn_images),
         precise_bn=resolve_precise_bn(precise_bn, backbone_weights, init_weights),
         keras_backend=keras.backend.backend(),
-        versions=versions("keras", _backend_module()))
+        versions=versions("keras", _backend_module()), extra=data_fold(data_dir))
     state = open_run(run_dir, config, overwrite)
     done = 0 if state is None else state["epoch"]
     if done >= epochs:

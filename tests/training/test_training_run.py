@@ -29,6 +29,7 @@ def test_run_folder_contents(data_dir, tmp_path, standin):
     assert config["model"] == {"input_shape": [32, 32, 3], "preset": "tiny",
                                "attention": True, "output_stride": 16}
     assert config["data_fingerprint"] == "discs-train12-val4-32-0"
+    assert config["data_resize"] is None  # a split.json written before it recorded the resize
     assert config["batch_size"] == 4 and config["lr"] == 1e-2 and config["epochs"] == 3
     assert config["precise_bn"] is True  # auto, from scratch
     assert config["backbone_weights"] is None and config["versions"]["keras"]
@@ -121,3 +122,13 @@ def test_model_options_and_mixed_precision_resume(data_dir, tmp_path, standin):
     assert type(standin[-1].optimizer).__name__ == "LossScaleOptimizer"
     assert standin[-1].optimizer.iterations.numpy() == 6
     assert [row["epoch"] for row in history(run_dir)] == ["1", "2"]
+
+
+def test_config_shows_how_the_data_was_resized(data_dir):
+    from attention_deeplab.training.data import data_resize
+
+    manifest = json.loads((data_dir / "split.json").read_text())
+    (data_dir / "split.json").write_text(json.dumps({**manifest, "resize": "exact"}))
+    assert data_resize(data_dir) == "exact"
+    (data_dir / "split.json").unlink()  # bare arrays: nothing recorded
+    assert data_resize(data_dir) is None
