@@ -10,7 +10,8 @@ overlays/ and samples.png to <run-dir>/evaluation/<split> (see --out).
 import argparse
 import sys
 
-from attention_deeplab.arguments import add_dataset_argument, add_model_override_arguments
+from attention_deeplab.arguments import (add_dataset_argument, add_model_override_arguments,
+                                      probability)
 from attention_deeplab.errors import ProjectError
 
 
@@ -19,12 +20,9 @@ def threshold_type(text):
     if text == "auto":
         return text
     try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 'auto' or a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {value}")
-    return value
+        return probability(text)
+    except argparse.ArgumentTypeError as error:
+        raise argparse.ArgumentTypeError(f"expected 'auto' or a probability: {error}") from None
 
 
 def build_parser():

@@ -10,7 +10,7 @@ Unreadable files are reported and skipped; the exit status is then 1.
 import argparse
 import sys
 
-from attention_deeplab.arguments import add_model_override_arguments
+from attention_deeplab.arguments import add_model_override_arguments, probability
 
 
 def build_parser():
@@ -22,7 +22,7 @@ def build_parser():
                         help="image files (JPEG, PNG, BMP, TIFF), folders or glob patterns "
                         "(quote them; ** recurses)")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--threshold", type=float, default=0.5,
+    parser.add_argument("--threshold", type=probability, default=0.5,
                         help="lesion where probability > THRESHOLD (default 0.5)")
     parser.add_argument("--tta", action="store_true",
                         help="average the identity, horizontal and vertical flip predictions")

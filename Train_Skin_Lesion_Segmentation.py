@@ -8,7 +8,7 @@ Run the same command again after an interruption to resume the run.
 import argparse
 import sys
 
-from attention_deeplab.arguments import add_dataset_argument
+from attention_deeplab.arguments import add_dataset_argument, positive_float
 from attention_deeplab.locations import default_folders
 from attention_deeplab.model.options import PRESETS
 
@@ -21,7 +21,7 @@ def build_parser():
     add("--run-dir", help="run folder (default output/<dataset>/)")
     add("--epochs", type=int, default=100, help="total epochs (default 100, paper)")
     add("--batch-size", type=int, default=7, help="global batch (default 7, paper)")
-    add("--lr", type=float, default=1e-4, help="Adam learning rate (default 1e-4, paper)")
+    add("--lr", type=positive_float, default=1e-4, help="Adam learning rate (default 1e-4, paper)")
     add("--backbone-weights", default="pascal_voc",
         help="pascal_voc (default, as the original), none, or a path")
     add("--init-weights", help="start from these weights (a run's or an authors' checkpoint)")

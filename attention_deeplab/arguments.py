@@ -1,4 +1,12 @@
-"""Command-line arguments that several scripts share, so each is defined once."""
+"""Command-line arguments that several scripts share, so each is defined once.
+
+Float options take `finite_float` (or a narrower type built on it): `float("nan")`
+and `float("inf")` parse, and NaN passes every `<`/`>` range check (each comparison
+is False), so a NaN or infinite value is refused here with argparse's one-line error.
+"""
+import argparse
+import math
+
 from attention_deeplab.datasets import DATASETS, DEFAULT_DATASET
 from attention_deeplab.model.options import PRESETS
 
@@ -19,3 +27,30 @@ def add_model_override_arguments(parser):
                         help="the plain Deeplabv3+ (ablation) weights")
     parser.add_argument("--output-stride", type=int, choices=[16, 8])
     return parser
+
+
+def finite_float(text):
+    """A float that is neither NaN nor infinite, for `type=` of an argparse option."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    """A finite float above zero (a learning rate)."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def probability(text):
+    """A finite float in [0, 1): a threshold on probabilities (lesion where p > it)."""
+    value = finite_float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must lie in [0, 1), got {text!r}")
+    return value

@@ -3,6 +3,7 @@
 Scripts catch `ProjectError` and print `<script>.py: error: <reason>`, so a
 user never sees a traceback for a problem they can fix.
 """
+import os
 
 
 class ProjectError(Exception):
@@ -23,3 +24,18 @@ class TrainingError(ProjectError, RuntimeError):
 
 class ComparisonError(ProjectError, ValueError):
     """Runs that cannot be compared, or an evaluation that cannot be read back."""
+
+
+class WeightsFileError(ProjectError, ValueError):
+    """A weights file that cannot be read: damaged, truncated or of another type.
+
+    Args:
+        path: str or PathLike. The file.
+        reason: str or Exception. What the reader said (its first line is kept).
+    """
+
+    def __init__(self, path, reason):
+        reason = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+        super().__init__(f"weights file {os.fspath(path)!r} cannot be read ({reason}): it "
+                         "is damaged (an interrupted copy or download?) or not a weights "
+                         "file; copy it again, or train it again")

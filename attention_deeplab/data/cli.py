@@ -2,9 +2,13 @@
 import argparse
 import sys
 
+from attention_deeplab.data.image_files import parse_size
 from attention_deeplab.data.prepare import prepare_dataset
 from attention_deeplab.datasets import DATASETS
 from attention_deeplab.errors import PrepareError
+
+# The network's sides must divide by its output stride, 16 (or 8, which 16 covers).
+SIZE_MULTIPLE = 16
 
 
 def build_prepare_parser(dataset, description, seed_help="Recorded in split.json."):
@@ -25,7 +29,11 @@ def build_prepare_parser(dataset, description, seed_help="Recorded in split.json
     parser.add_argument("--out", default=None,
                         help="Where to write the arrays and split.json. Default: --data-dir")
     parser.add_argument("--size", type=int, nargs="+", default=[256], metavar="N",
-                        help="Output size: one number (square) or H W. Default: 256")
+                        help="Output size: one number (square) or H W, multiples of "
+                        f"{SIZE_MULTIPLE}. Default: 256")
+    parser.add_argument("--any-size", action="store_true",
+                        help=f"Allow a --size that is not a multiple of {SIZE_MULTIPLE} "
+                        "(arrays that the network cannot take).")
     parser.add_argument("--split", default=None, metavar="TRAIN,VAL,TEST",
                         help="Split sizes overriding the paper's, e.g. 1815,259,520.")
     parser.add_argument("--seed", type=int, default=0, help=seed_help + " Default: 0")
@@ -54,9 +62,15 @@ def prepare_main(dataset, parser, argv=None):
     """
     args = parser.parse_args(argv)
     try:
+        size = parse_size(args.size)
+        if not args.any_size and (size[0] % SIZE_MULTIPLE or size[1] % SIZE_MULTIPLE):
+            raise PrepareError(
+                f"--size {' '.join(map(str, args.size))}: the network takes sides that are "
+                f"multiples of {SIZE_MULTIPLE} (its output stride), e.g. 256 or 224; pass "
+                "--any-size to write these arrays anyway")
         prepare_dataset(
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
-            image_size=args.size, split=args.split, seed=args.seed, workers=args.workers,
+            image_size=size, split=args.split, seed=args.seed, workers=args.workers,
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
             folds=args.folds, fold=args.fold,
             resize="exact" if args.exact_resize else "fast",

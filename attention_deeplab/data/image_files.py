@@ -27,7 +27,8 @@ def _hint(error):
     if isinstance(error, Image.DecompressionBombError):
         return (" (if the file is trusted, raise PIL.Image.MAX_IMAGE_PIXELS, or shrink "
                 "the image first)")
-    return ""
+    return (" (damaged or not an image: replace it with a good copy, or move it away "
+            "and pass --skip-unpaired)")
 
 
 def parse_size(size):

@@ -63,8 +63,9 @@ def load_split(data_dir, split, dataset=None):
             raise DataError(f"{path} not found: {_prepare_hint(data_dir, dataset)}")
         try:
             arrays.append(np.load(path, mmap_mode="r"))
-        except (OSError, ValueError) as error:
-            raise DataError(f"{path} is not a readable .npy array ({error})") from error
+        except (OSError, ValueError, EOFError) as error:  # EOFError: an empty file
+            raise DataError(f"{path} is damaged or not a .npy array ({error}): "
+                            f"{_prepare_hint(data_dir, dataset)}") from error
     images, masks = arrays
     _check_pair(images, masks, data_dir, split)
     # Prepare writes split.json last: uint8 arrays without it are an interrupted

@@ -18,12 +18,15 @@ import zipfile
 import h5py
 import keras
 
+from attention_deeplab.errors import WeightsFileError
 from attention_deeplab.model.keras2_h5 import (
     describe_layer, load_by_name, match_by_order, read_keras2_layers, weighted_layers)
 
 PASCAL_VOC_FILE = "deeplabv3_xception_tf_dim_ordering_tf_kernels.h5"
 PASCAL_VOC_URL = ("https://github.com/bonlime/keras-deeplab-v3-plus/releases/download/1.1/"
                   + PASCAL_VOC_FILE)
+# What h5py, zipfile and Keras raise on a truncated or corrupted file.
+READ_FAILURES = (OSError, EOFError, KeyError, zipfile.BadZipFile)
 
 
 def detect_format(path):
@@ -42,15 +45,18 @@ def detect_format(path):
     if zipfile.is_zipfile(path):
         return "keras"
     if not h5py.is_hdf5(path):
-        raise ValueError(f"weights file {path!r} is neither HDF5 nor a .keras archive")
-    with h5py.File(path, "r") as f:
-        root = f["model_weights"] if "model_weights" in f else f
-        if "layer_names" in root.attrs:
-            return "keras2_h5"
-        if "layers" in f and isinstance(f["layers"], h5py.Group):
-            return "keras3_h5"
-    raise ValueError(f"weights file {path!r}: HDF5 of an unknown layout (neither Keras 3 "
-                     "`layers/` groups nor a Keras-2 `layer_names` attribute)")
+        raise WeightsFileError(path, "neither HDF5 nor a .keras archive")
+    try:
+        with h5py.File(path, "r") as f:
+            root = f["model_weights"] if "model_weights" in f else f
+            if "layer_names" in root.attrs:
+                return "keras2_h5"
+            if "layers" in f and isinstance(f["layers"], h5py.Group):
+                return "keras3_h5"
+    except READ_FAILURES as error:
+        raise WeightsFileError(path, error) from error
+    raise WeightsFileError(path, "HDF5 of an unknown layout: neither Keras 3 `layers/` "
+                           "groups nor a Keras-2 `layer_names` attribute")
 
 
 def load_weights_into(model, path):
@@ -72,7 +78,7 @@ def load_weights_into(model, path):
     """
     path = os.fspath(path)
     kind = detect_format(path)
-    with _all_or_nothing(model):
+    with _all_or_nothing(model, path):
         if kind == "keras2_h5":
             return f"{kind}:{_load_keras2(model, path)}"
         _load_keras3(model, path, kind)
@@ -80,14 +86,17 @@ def load_weights_into(model, path):
 
 
 @contextlib.contextmanager
-def _all_or_nothing(model):
-    """Restores the model's weights as they were if loading fails part-way."""
+def _all_or_nothing(model, path):
+    """Restores the model's weights as they were if loading fails part-way; a read
+    failure of the file (truncated, corrupted) becomes a `WeightsFileError` naming it."""
     snapshot = [v.numpy() for v in model.weights]
     try:
         yield
-    except Exception:
+    except Exception as error:
         for variable, value in zip(model.weights, snapshot):
             variable.assign(value)
+        if isinstance(error, READ_FAILURES):
+            raise WeightsFileError(path, error) from error
         raise
 
 
@@ -166,10 +175,10 @@ def load_pascal_voc(model, path=None):
     path = fetch_pascal_voc() if path is None else os.fspath(path)
     if detect_format(path) != "keras2_h5":
         raise ValueError(f"PASCAL VOC weights {path!r} are not a Keras-2 HDF5 file")
-    with _all_or_nothing(model):
+    with _all_or_nothing(model, path):
         for layer, arrays in load_by_name(model, read_keras2_layers(path), path):
             layer.set_weights(arrays)
 
 
-__all__ = ["PASCAL_VOC_FILE", "PASCAL_VOC_URL", "describe_layer", "detect_format",
-           "fetch_pascal_voc", "load_pascal_voc", "load_weights_into"]
+__all__ = ["PASCAL_VOC_FILE", "PASCAL_VOC_URL", "WeightsFileError", "describe_layer",
+           "detect_format", "fetch_pascal_voc", "load_pascal_voc", "load_weights_into"]

@@ -1,5 +1,6 @@
 """`train`: the one function behind Train_Skin_Lesion_Segmentation.py."""
 import contextlib
+import math
 from pathlib import Path
 
 import keras
@@ -132,7 +133,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         TrainingError: with a one-line reason.
     """
     backbone_weights = None if str(backbone_weights).lower() in ("none", "") else backbone_weights
-    if epochs < 1 or precise_bn_images < 1 or lr <= 0:
+    if epochs < 1 or precise_bn_images < 1 or not 0 < lr < math.inf:  # NaN fails too
         raise TrainingError(f"--epochs ({epochs}), --precise-bn-images ({precise_bn_images}) "
                             f"and --lr ({lr}) must be positive")
     if mixed_precision not in (None, "float16", "bfloat16"):

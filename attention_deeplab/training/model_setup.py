@@ -33,11 +33,14 @@ def _build(options, weights):
 
 def _load_init_weights(model, path):
     from attention_deeplab.model import load_weights_into
+    from attention_deeplab.errors import WeightsFileError
 
     if not Path(path).is_file():
         raise TrainingError(f"--init-weights {path}: no such file")
     try:
         load_weights_into(model, path)
+    except WeightsFileError as error:  # damaged, not of another model
+        raise TrainingError(f"--init-weights: {error}") from error
     except Exception as error:  # the loader's reasons vary by format; all are fatal
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise TrainingError(f"--init-weights {path} does not fit the model: {reason}") from error

@@ -8,9 +8,11 @@ previous epoch's state or the new one, never a mixture; `history.csv` is
 rewritten from that state, so it has no gap and no duplicate.
 """
 import csv
+import hashlib
 import io
 import os
 import shutil
+import zipfile
 from pathlib import Path
 
 import keras
@@ -21,6 +23,7 @@ from attention_deeplab.files import atomic_path, read_json, write_json_atomic, w
 from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME, HISTORY_NAME, STATE_NAME
 from attention_deeplab.run_config import CONFIG_NAME
 
+WEIGHTS, OPTIMIZER = "model.weights.h5", "optimizer.npz"  # in state-<epoch>/
 HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
                    "val_accuracy", "val_dice", "lr", "seconds")
 
@@ -50,6 +53,14 @@ def save_weights_atomic(model, path):
         model.save_weights(tmp)
 
 
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _optimizer_arrays(optimizer):
     return {f"{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer.variables)}
 
@@ -66,12 +77,15 @@ def save_state(run_dir, model, state):
     folder = run_dir / f"state-{state['epoch']:04d}"
     shutil.rmtree(folder, ignore_errors=True)  # left by a kill during its writing
     folder.mkdir(parents=True)
-    model.save_weights(folder / "model.weights.h5")
-    with open(folder / "optimizer.npz", "wb") as stream:
+    model.save_weights(folder / WEIGHTS)
+    with open(folder / OPTIMIZER, "wb") as stream:
         np.savez(stream, **_optimizer_arrays(model.optimizer))
         stream.flush()
         os.fsync(stream.fileno())
-    write_json_atomic(run_dir / STATE_NAME, {**state, "folder": folder.name})
+    # HDF5 keeps no checksum of its values: a damaged byte would resume silently.
+    # (optimizer.npz is a zip, whose CRCs numpy checks on reading.)
+    write_json_atomic(run_dir / STATE_NAME, {**state, "folder": folder.name,
+                                             "weights_sha256": _sha256(folder / WEIGHTS)})
     for old in run_dir.glob("state-*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
@@ -79,8 +93,18 @@ def save_state(run_dir, model, state):
 
 def read_state(run_dir):
     """The saved resume state (a dict) or None when no epoch has finished."""
-    return read_json(Path(run_dir) / STATE_NAME, error=TrainingError,
-                     hint=": pass --overwrite to start again")
+    path = Path(run_dir) / STATE_NAME
+    state = read_json(path, error=TrainingError, hint=": pass --overwrite to start again")
+    if state is not None and not (isinstance(state, dict) and isinstance(state.get("folder"), str)):
+        raise TrainingError(f"{path} is damaged (it names no state folder): pass --overwrite "
+                            "to start again")
+    return state
+
+
+def _damaged(path, reason):
+    reason = str(reason).splitlines()[0] if str(reason) else type(reason).__name__
+    return TrainingError(f"cannot resume from {path}, which is damaged ({reason}): pass "
+                         "--overwrite to start again")
 
 
 def restore_state(run_dir, model, state):
@@ -89,14 +113,17 @@ def restore_state(run_dir, model, state):
     optimizer = model.optimizer
     if not optimizer.built:  # so that its variables exist to be assigned
         optimizer.build(model.trainable_variables)
+    expected = state.get("weights_sha256")  # absent from states written before it
+    if expected and (folder / WEIGHTS).is_file() and _sha256(folder / WEIGHTS) != expected:
+        raise _damaged(folder / WEIGHTS, "its checksum differs from the one in state.json")
+    path = folder / WEIGHTS
     try:
-        model.load_weights(folder / "model.weights.h5")
-        with np.load(folder / "optimizer.npz") as arrays:
+        model.load_weights(path)
+        path = folder / OPTIMIZER
+        with np.load(path) as arrays:
             saved = [arrays[key] for key in sorted(arrays.files)]
-    except (OSError, ValueError, KeyError) as error:
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise TrainingError(f"cannot resume from {folder} ({reason}): pass --overwrite "
-                            "to start again") from error
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+        raise _damaged(path, error) from error
     variables = optimizer.variables
     if len(saved) != len(variables) or any(
             tuple(a.shape) != tuple(v.shape) for a, v in zip(saved, variables)):

@@ -1,4 +1,5 @@
 """Bad input: each error names what is wrong, exits non-zero, and writes nothing."""
+import numpy as np
 import pytest
 
 import Prepare_ISIC2018
@@ -104,3 +105,16 @@ def test_an_image_pillow_refuses_as_too_large_is_named(isic18_copy, monkeypatch)
     with pytest.raises(PrepareError, match=r"Cannot read (image|mask) .*ISIC_\d+"):
         prepare_dataset("isic2018", isic18_copy, image_size=16, **QUIET)
     assert no_output(isic18_copy)
+
+
+def test_size_not_a_multiple_of_16_is_refused_unless_any_size(isic18_copy, capsys):
+    status = Prepare_ISIC2018.main(["--data-dir", str(isic18_copy), "--size", "30",
+                                    "--no-progress", "--workers", "1"])
+    err = capsys.readouterr().err
+    assert status == 2 and no_output(isic18_copy)
+    assert err.startswith("Prepare_ISIC2018.py: error: --size 30: ")
+    assert "multiples of 16" in err and "--any-size" in err
+    status = Prepare_ISIC2018.main(["--data-dir", str(isic18_copy), "--size", "32", "30",
+                                    "--any-size", "--no-progress", "--workers", "1"])
+    assert status == 0
+    assert np.load(isic18_copy / "data_train.npy").shape[1:] == (32, 30, 3)

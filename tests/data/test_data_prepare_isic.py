@@ -79,7 +79,7 @@ def test_isic2017_ignores_superpixels(synthetic_sets, tmp_path):
     assert len(list((source / "ISIC-2017_Training_Data").glob("*_superpixels.png"))) == 8
     assert Prepare_ISIC2017.main([
         "--data-dir", str(source), "--out", str(tmp_path), "--size", "20", "24",
-        "--workers", "1", "--no-progress",
+        "--any-size", "--workers", "1", "--no-progress",
     ]) == 0
     arrays, manifest = load_set(tmp_path)
     assert manifest["dataset"] == "isic2017"

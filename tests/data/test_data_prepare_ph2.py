@@ -43,8 +43,8 @@ def test_layouts_agree_pixel_for_pixel(synthetic_sets, tmp_path):
 def test_permutation_is_seeded(synthetic_sets, tmp_path):
     source = synthetic_sets("ph2", count=10)
     assert Prepare_ph2.main(["--data-dir", str(source), "--out", str(tmp_path / "a"),
-                             "--size", "8", "--seed", "3", "--workers", "1",
-                             "--no-progress"]) == 0
+                             "--size", "8", "--any-size", "--seed", "3",
+                             "--workers", "1", "--no-progress"]) == 0
     again = prepare_dataset("ph2", source, tmp_path / "b", image_size=8, seed=3, **QUIET)
     other = prepare_dataset("ph2", source, tmp_path / "c", image_size=8, seed=4, **QUIET)
     assert manifest_of(tmp_path / "a")["ids"] == again["ids"]
