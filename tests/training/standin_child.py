@@ -1,0 +1,65 @@
+"""Trains the stand-in network in a process of its own, for the tests that signal,
+kill or count the compilations of a run.
+
+    python standin_child.py DATA RUN EPOCHS STATE_INTERVAL_S [--count-compilations]
+
+With --count-compilations (JAX backend) it prints one JSON line: the number of
+JAX lowerings and backend compilations during each epoch (training, precise
+statistics, validation and saving), keyed by epoch.
+"""
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
+
+from conftest import standin_model  # noqa: E402
+
+from attention_deeplab.training import TrainingError, loop, setup, state_schedule, train  # noqa: E402
+
+SETTINGS = dict(preset="tiny", backbone_weights="none", lr=1e-2, verbose=0, seed=5)
+
+
+def count_compilations(events):
+    """Records each JAX lowering and compilation under the epoch running at the time."""
+    import jax
+
+    from jax._src import dispatch
+
+    counted = (dispatch.JAXPR_TO_MLIR_MODULE_EVENT, dispatch.BACKEND_COMPILE_EVENT)
+    epoch = {"now": 0}
+
+    def listen(event, duration, **kwargs):
+        if event in counted:
+            events[epoch["now"]] = events.get(epoch["now"], 0) + 1
+
+    jax.monitoring.register_event_duration_secs_listener(listen)
+    fit_epoch = loop._fit_epoch
+
+    def marked(model, sequence, index, *args, **kwargs):
+        epoch["now"] = index + 1
+        return fit_epoch(model, sequence, index, *args, **kwargs)
+
+    loop._fit_epoch = marked
+
+
+def main(argv):
+    data_dir, run_dir, epochs, interval = argv[:4]
+    setup._build = lambda options, weights: standin_model(options, dropout=False)
+    state_schedule.STATE_INTERVAL_S = float(interval)
+    events = {}
+    if "--count-compilations" in argv:
+        count_compilations(events)
+    # 12 training images in batches of 5 (5, 5, 2), 7 validation (5, 2): partial batches.
+    try:
+        train(data_dir, run_dir, epochs=int(epochs), batch_size=5, precise_bn="on", **SETTINGS)
+    except TrainingError as error:  # a stop asked for by a signal
+        print(error, flush=True)
+        sys.exit(3)
+    if events:
+        print(json.dumps(events))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
