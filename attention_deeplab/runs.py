@@ -129,8 +129,10 @@ def load_inference_model(run_dir=None, weights=None, preset=None, attention=None
         FileNotFoundError: no run folder, config.json or weights file.
         ValueError: the weights do not fit the model (from the loader).
     """
+    from attention_deeplab.compile_cache import enable_compilation_cache
     from attention_deeplab.model import build_from_options, load_weights_into
 
+    enable_compilation_cache()  # before building: its initialisers compile too, on JAX
     overrides = {"preset": preset, "attention": attention,
                  "output_stride": output_stride,
                  "input_shape": None if input_shape is None else list(input_shape)}

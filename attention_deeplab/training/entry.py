@@ -4,6 +4,7 @@ from pathlib import Path
 
 import keras
 
+from attention_deeplab.compile_cache import enable_compilation_cache
 from attention_deeplab.runs import read_config, write_config
 from attention_deeplab.training.config import (
     build_config, load_training_data, resolve_precise_bn)
@@ -132,6 +133,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
               "raise --epochs to continue it", flush=True)
         return {"run_dir": str(run_dir), "epochs_done": done, "best": state["best"], "ran": 0}
     keras.utils.set_random_seed(int(seed) + done)
+    enable_compilation_cache()
     state = _train_model(splits, config, state, run_dir, verbose)
     return {"run_dir": str(run_dir), "epochs_done": state["epoch"], "best": state["best"],
             "ran": state["epoch"] - done}

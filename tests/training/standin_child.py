@@ -3,9 +3,9 @@ kill or count the compilations of a run.
 
     python standin_child.py DATA RUN EPOCHS STATE_INTERVAL_S [--count-compilations]
 
-With --count-compilations (JAX backend) it prints one JSON line: the number of
-JAX lowerings and backend compilations during each epoch (training, precise
-statistics, validation and saving), keyed by epoch.
+With --count-compilations (JAX backend) it prints one JSON line: the names of
+the functions JAX compiled during each epoch (training, precise statistics,
+validation and saving), keyed by epoch.
 """
 import json
 import sys
@@ -22,17 +22,16 @@ SETTINGS = dict(preset="tiny", backbone_weights="none", lr=1e-2, verbose=0, seed
 
 
 def count_compilations(events):
-    """Records each JAX lowering and compilation under the epoch running at the time."""
+    """Records each function JAX lowers for compilation under the epoch running then."""
     import jax
 
     from jax._src import dispatch
 
-    counted = (dispatch.JAXPR_TO_MLIR_MODULE_EVENT, dispatch.BACKEND_COMPILE_EVENT)
     epoch = {"now": 0}
 
-    def listen(event, duration, **kwargs):
-        if event in counted:
-            events[epoch["now"]] = events.get(epoch["now"], 0) + 1
+    def listen(event, duration, fun_name=None, **kwargs):
+        if event == dispatch.JAXPR_TO_MLIR_MODULE_EVENT:
+            events.setdefault(epoch["now"], []).append(str(fun_name))
 
     jax.monitoring.register_event_duration_secs_listener(listen)
     fit_epoch = loop._fit_epoch
