@@ -75,7 +75,7 @@ print(max(float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a)))) for a, b in 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_compiled_statistics_equal_the_eager_ones(backend, repo_root):
-    """The compiled forward (jax.jit, tf.function, torch without a graph) gives the
+    """The stateless forward (jit-compiled on JAX, eager on the others) gives the
     statistics of the eager one, partial batch and nested model included."""
     if backend != "tensorflow":
         pytest.importorskip(backend)
