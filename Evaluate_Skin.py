@@ -10,7 +10,7 @@ overlays/ and samples.png to <run-dir>/evaluation/<split> (see --out).
 import argparse
 import sys
 
-from attention_deeplab.runs import add_model_override_arguments
+from attention_deeplab.arguments import add_dataset_argument, add_model_override_arguments
 
 
 def threshold_type(text):
@@ -28,8 +28,7 @@ def threshold_type(text):
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", choices=["isic2018", "isic2017", "ph2"],
-                        help="default data folder and run folder (as training); default isic2018")
+    add_dataset_argument(parser, default=None)
     parser.add_argument("--run-dir", help="training run folder (default output/<dataset>); "
                         "with --weights, a folder without config.json only receives the outputs")
     parser.add_argument("--data-dir", help="prepared arrays (default: the run's data folder)")

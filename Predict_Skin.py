@@ -10,7 +10,7 @@ Unreadable files are reported and skipped; the exit status is then 1.
 import argparse
 import sys
 
-from attention_deeplab.runs import add_model_override_arguments
+from attention_deeplab.arguments import add_model_override_arguments
 
 
 def build_parser():
@@ -35,7 +35,7 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from attention_deeplab.prediction import predict_images
+    from attention_deeplab.inference.images import predict_images
 
     try:
         summary = predict_images(args.input, args.out, run_dir=args.run_dir, weights=args.weights,

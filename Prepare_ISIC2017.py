@@ -2,27 +2,26 @@
 
     python Prepare_ISIC2017.py --data-dir dataset_isic17 --size 256
 
-Ids are sorted and split in order: 1400 train, 200 val, 400 test. The
-``*_superpixels.png`` files beside the images are ignored.
+Ids are sorted and split in order: 1400 train, 200 val, 400 test. The original
+sliced [0:1399], [1399:1599], [1599:1999]: 1399/200/400, the 2000th image left out.
+The ``*_superpixels.png`` files beside the images are ignored.
 """
 import sys
 
-from attention_deeplab.data.cli import build_prepare_parser, run_prepare
-from attention_deeplab.runs import DATASET_FOLDERS
+from attention_deeplab.data.cli import build_prepare_parser, prepare_main
 
 
 def build_parser():
     return build_prepare_parser(
+        "isic2017",
         "Prepare the ISIC 2017 lesion segmentation training set (2000 pairs).",
-        DATASET_FOLDERS["isic2017"][0],
     )
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    # The original sliced the test set as [1600:1999] and so lost the 2000th image;
-    # the default split here keeps all 400 (see attention_deeplab/data/isic.py).
-    return run_prepare("isic2017", args)
+    # The original sliced 1399/200/400 and left out the 2000th image; the default
+    # split here is 1400/200/400 (see attention_deeplab/datasets.py).
+    return prepare_main("isic2017", build_parser(), argv)
 
 
 if __name__ == "__main__":

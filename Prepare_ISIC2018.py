@@ -6,20 +6,18 @@ Ids are sorted and split in order: 1815 train, 259 val, 520 test (the paper's).
 """
 import sys
 
-from attention_deeplab.data.cli import build_prepare_parser, run_prepare
-from attention_deeplab.runs import DATASET_FOLDERS
+from attention_deeplab.data.cli import build_prepare_parser, prepare_main
 
 
 def build_parser():
     return build_prepare_parser(
+        "isic2018",
         "Prepare the ISIC 2018 lesion segmentation training set (2594 pairs).",
-        DATASET_FOLDERS["isic2018"][0],
     )
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return run_prepare("isic2018", args)
+    return prepare_main("isic2018", build_parser(), argv)
 
 
 if __name__ == "__main__":

@@ -9,21 +9,19 @@ The sorted ids are permuted with ``numpy.random.default_rng(seed)``, then split
 """
 import sys
 
-from attention_deeplab.data.cli import build_prepare_parser, run_prepare
-from attention_deeplab.runs import DATASET_FOLDERS
+from attention_deeplab.data.cli import build_prepare_parser, prepare_main
 
 
 def build_parser():
     return build_prepare_parser(
+        "ph2",
         "Prepare the PH2 dermoscopic image database (200 pairs).",
-        DATASET_FOLDERS["ph2"][0],
         seed_help="Seed of the permutation applied before the 80/20/100 split.",
     )
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return run_prepare("ph2", args)
+    return prepare_main("ph2", build_parser(), argv)
 
 
 if __name__ == "__main__":

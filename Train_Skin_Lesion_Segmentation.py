@@ -8,14 +8,15 @@ Run the same command again after an interruption to resume the run.
 import argparse
 import sys
 
-from attention_deeplab.runs import DATASET_FOLDERS
+from attention_deeplab.arguments import add_dataset_argument
+from attention_deeplab.locations import default_folders
+from attention_deeplab.model.options import PRESETS
 
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--dataset", choices=sorted(DATASET_FOLDERS), default="isic2018",
-        help="picks the default --data-dir and --run-dir (default isic2018)")
+    add_dataset_argument(parser)
     add("--data-dir", help="prepared arrays (default dataset_isic18/, dataset_isic17/, dataset_ph2/)")
     add("--run-dir", help="run folder (default output/<dataset>/)")
     add("--epochs", type=int, default=100, help="total epochs (default 100, paper)")
@@ -24,7 +25,7 @@ def build_parser():
     add("--backbone-weights", default="pascal_voc",
         help="pascal_voc (default, as the original), none, or a path")
     add("--init-weights", help="start from these weights (a run's or an authors' checkpoint)")
-    add("--preset", choices=("full", "tiny"), default="full", help="network size (default full)")
+    add("--preset", choices=sorted(PRESETS), default="full", help="network size (default full)")
     add("--no-attention", action="store_true", help="the plain Deeplabv3+ ablation")
     add("--output-stride", type=int, choices=(16, 8), default=16)
     add("--augment", action="store_true", help="random flips and 90-degree rotations")
@@ -43,13 +44,14 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from attention_deeplab.data.loader import DataError
-    from attention_deeplab.training import TrainingError, train
+    from attention_deeplab.errors import ProjectError
+    from attention_deeplab.training import train
 
+    data_dir, run_dir = default_folders(args.dataset)
     try:
         summary = train(
-            data_dir=args.data_dir or DATASET_FOLDERS[args.dataset][0],
-            run_dir=args.run_dir or DATASET_FOLDERS[args.dataset][1], dataset=args.dataset,
+            data_dir=args.data_dir or data_dir, run_dir=args.run_dir or run_dir,
+            dataset=args.dataset,
             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
             backbone_weights=args.backbone_weights, init_weights=args.init_weights,
             preset=args.preset, attention=not args.no_attention,
@@ -58,7 +60,7 @@ def main(argv=None):
             data_parallel=args.data_parallel, precise_bn=args.precise_bn,
             precise_bn_images=args.precise_bn_images, overwrite=args.overwrite,
             verbose=0 if args.quiet else 1)
-    except (TrainingError, DataError) as error:
+    except ProjectError as error:
         print(f"Train_Skin_Lesion_Segmentation.py: error: {error}", file=sys.stderr)
         return 1
     best = summary["best"]

@@ -18,11 +18,15 @@ POOLED_SCORES = ("f1", "jaccard", "accuracy", "sensitivity", "specificity", "pre
 ISIC_JACCARD_FLOOR = 0.65  # ISIC 2018 challenge: per-image Jaccard below this counts as 0
 
 
-def binarize_masks(masks):
+def binarize_masks(masks, above=127.5):
     """Ground truth as booleans: lesion where ``mask / 255 > 0.5``.
 
     Args:
         masks: array of 0..255 masks (uint8 or legacy float), N x H x W or N x H x W x 1.
+        above: float. The mask value a lesion pixel exceeds. Defaults to 127.5:
+            mask / 255 > 0.5 without a float copy of the split. The original compared
+            0..255 masks with 0.5, so any non-zero pixel became lesion (fixed here;
+            `metrics_original` keeps it for the paper's columns).
 
     Returns:
         Boolean array N x H x W.
@@ -30,9 +34,7 @@ def binarize_masks(masks):
     masks = np.asarray(masks)
     if masks.ndim == 4 and masks.shape[-1] == 1:
         masks = masks[..., 0]
-    # mask / 255 > 0.5 without a float copy of the split; the original compared
-    # 0..255 masks with 0.5, so any non-zero pixel became lesion (fixed here).
-    return masks > 127.5
+    return masks > above
 
 
 def binarize_probabilities(probabilities, threshold=0.5):

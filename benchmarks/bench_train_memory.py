@@ -12,36 +12,16 @@ resident set. Claim: ours at least 4 times lower and under 2.5 GB at scale 1.
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from attention_deeplab.data.disc_arrays import write_disc_arrays
+from claims import check, run_python
+
 SIZES = {"train": 1815, "val": 259}  # ISIC 2018, the original split
-
-
-def write_arrays(folder, scale, size, dtype):
-    """Disc-on-skin images and masks, written chunk by chunk (never whole in memory)."""
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:size, :size]
-    for split, full in SIZES.items():
-        count = max(8, round(full * scale))
-        images = np.lib.format.open_memmap(folder / f"data_{split}.npy", "w+", dtype, (count, size, size, 3))
-        masks = np.lib.format.open_memmap(folder / f"mask_{split}.npy", "w+", dtype, (count, size, size))
-        for i in range(count):
-            cy, cx, r = rng.integers(size // 4, 3 * size // 4, 3)
-            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < (r // 2) ** 2
-            image = rng.integers(150, 220, (size, size, 3))
-            image[disc] -= 100
-            images[i], masks[i] = image, disc * 255
-        images.flush(), masks.flush()
-        del images, masks
-    # what Prepare writes last; the loader refuses uint8 arrays without it
-    manifest = {"dataset": "isic2018", "fingerprint": "benchmark"}
-    (folder / "split.json").write_text(json.dumps(manifest))
 
 
 def child_ours(data, run):
@@ -62,7 +42,7 @@ def dataset_normalized(imgs):
 
 
 def child_baseline(data, run):
-    from attention_deeplab.training.setup import build_model
+    from attention_deeplab.training.model_setup import build_model
 
     tr_data, val_data = np.load(data / "data_train.npy"), np.load(data / "data_val.npy")
     tr_mask = np.expand_dims(np.load(data / "mask_train.npy"), axis=3)
@@ -87,13 +67,10 @@ def peak_rss_gib():
 
 
 def run_child(kind, data, run):
-    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); sys.argv = ['x', '--child', {kind!r}, "
-            f"'--data', {str(data)!r}, '--run', {str(run)!r}]; import runpy; "
-            f"runpy.run_path({str(Path(__file__).resolve())!r}, run_name='__main__')")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
-    if out.returncode or not lines:
-        raise SystemExit(f"{kind} child failed:\n{out.stderr[-3000:]}")
+    status, out, err = run_python(__file__, "--child", kind, "--data", data, "--run", run)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if status or not lines:
+        raise SystemExit(f"{kind} child failed:\n{err[-3000:]}")
     return json.loads(lines[-1])
 
 
@@ -108,12 +85,12 @@ def main(argv=None):
     if args.child:
         {"ours": child_ours, "baseline": child_baseline}[args.child](args.data, args.run)
         print(json.dumps({"peak_gib": peak_rss_gib()}))
-        return
+        return 0
     with tempfile.TemporaryDirectory(prefix="bench_train_memory_") as tmp:
         tmp = Path(tmp)
+        counts = {split: max(8, round(full * args.scale)) for split, full in SIZES.items()}
         for name, dtype in (("uint8", np.uint8), ("float64", np.float64)):
-            (tmp / name).mkdir()
-            write_arrays(tmp / name, args.scale, args.size, dtype)
+            write_disc_arrays(tmp / name, counts, args.size, dtype=dtype, fingerprint="benchmark")
         ours = run_child("ours", tmp / "uint8", tmp / "run_ours")["peak_gib"]
         base = run_child("baseline", tmp / "float64", tmp / "run_base")["peak_gib"]
     count = {k: max(8, round(v * args.scale)) for k, v in SIZES.items()}
@@ -125,7 +102,15 @@ def main(argv=None):
     print(f"peak RSS original-like (float64 np.load, dataset_normalized, fit): {base:.2f} GiB "
           f"({base * gb:.2f} GB)")
     print(f"ratio original-like / ours: {base / ours:.2f}x (claim at scale 1: >= 4x, ours < 2.5 GB)")
+    if args.scale != 1:
+        print("(the claims are made at ISIC 2018's size: --scale 1)")
+        return 0
+    lower = check("peak memory of an ISIC 2018-sized training epoch below original-like "
+                  "loading's", base / ours, 4)
+    small = check("peak memory of an ISIC 2018-sized training epoch", ours * gb, 2.5,
+                  at_most=True, unit=" GB")
+    return 0 if lower and small else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

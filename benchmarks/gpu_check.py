@@ -13,11 +13,8 @@ ISIC 2018's training split (1815 images) extrapolated from each.
 """
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 ISIC2018_TRAIN = 1815  # images in the ISIC 2018 training split
 

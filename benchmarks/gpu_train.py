@@ -1,9 +1,10 @@
 """The paper's recipe on one GPU, timed through the project's own scripts (issue 12).
 
 Run on the lent GPU machine with `bash benchmarks/gpu_train.sh` (JAX, no
-TensorFlow), or here on the CPU at a tiny size to prove it works:
+TensorFlow; it puts the repository on PYTHONPATH), or here on the CPU at a tiny
+size to prove it works:
 
-    KERAS_BACKEND=jax python benchmarks/gpu_train.py --smoke --out /tmp/gpu_train
+    PYTHON=.venv/bin/python OUT=/tmp/gpu_train bash benchmarks/gpu_train.sh --smoke
 
 Parts, in this order, each only while the time budget lasts (--budget-s):
 1. PH2-sized (80/20/100 synthetic images through Prepare_ph2.py), the paper's
@@ -30,7 +31,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 FIRST_STEP = "FIRST_STEP_AT"
 

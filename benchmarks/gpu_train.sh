@@ -11,6 +11,8 @@ if ! "$PYTHON" -c "import keras" 2>/dev/null; then
   "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
+# This checkout's package first (an installed copy elsewhere must not answer).
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export KERAS_BACKEND=${KERAS_BACKEND:-jax} PYTHONUNBUFFERED=1 XLA_PYTHON_CLIENT_PREALLOCATE=false
 export GPU_NAME=${GPU_NAME:-$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1 || true)}
 "$PYTHON" benchmarks/gpu_train.py --out "${OUT:-gpu_train_out}" "$@"

@@ -8,27 +8,17 @@
   by the probe formula of ../shared/fixtures/original_checkpoint.
 The README's `make` commands are what CI and the demo run.
 """
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support.processes import REPO
+from tests.support.processes import run_python as run
+
 TRAIN_SUBSTITUTES = ["--preset", "tiny", "--backbone-weights", "none", "--epochs", "1",
                      "--batch-size", "4", "--quiet"]
 
 pytestmark = pytest.mark.slow
-
-
-def run(*args, cwd=REPO):
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{args}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-    return done.stdout
 
 
 def readme_commands():
@@ -85,7 +75,7 @@ def test_isic2018_then_ph2_fine_tuned_then_predict(work):
 
 
 def test_authors_checkpoint_commands(work, original_checkpoint_dir):
-    from attention_deeplab.model.probe import write_probe_checkpoint
+    from tests.support.probe import write_probe_checkpoint
 
     authors = write_probe_checkpoint(original_checkpoint_dir, work / "weight_isic18_deeplab_v3pa")
     data = work / "isic18_authors"

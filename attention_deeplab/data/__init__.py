@@ -4,7 +4,6 @@
 ``split.json`` described in ARCHITECTURE.md; ``synthetic.generate`` writes
 dermoscopy-like stand-ins in each published layout.
 """
-from attention_deeplab.data.pairs import PrepareError
-from attention_deeplab.data.prepare import DATASETS, prepare_dataset
+from attention_deeplab.data.prepare import prepare_dataset
 
-__all__ = ["DATASETS", "PrepareError", "prepare_dataset"]
+__all__ = ["prepare_dataset"]

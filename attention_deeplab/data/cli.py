@@ -2,23 +2,25 @@
 import argparse
 import sys
 
-from attention_deeplab.data.pairs import PrepareError
-from attention_deeplab.data.prepare import PREPARE_SCRIPTS, prepare_dataset
+from attention_deeplab.data.prepare import prepare_dataset
+from attention_deeplab.datasets import DATASETS
+from attention_deeplab.errors import PrepareError
 
 
-def build_prepare_parser(description, default_dir, seed_help="Recorded in split.json."):
+def build_prepare_parser(dataset, description, seed_help="Recorded in split.json."):
     """The arguments every Prepare script takes.
 
     Args:
+        dataset: str. The dataset's name; its default folder is used when
+            --data-dir is absent.
         description: str. What the script prepares.
-        default_dir: Path. The dataset folder used when --data-dir is absent.
         seed_help: str. What --seed does for this dataset.
 
     Returns:
         argparse.ArgumentParser.
     """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data-dir", default=str(default_dir),
+    parser.add_argument("--data-dir", default=DATASETS[dataset].data_dir,
                         help="The unpacked dataset. Default: %(default)s")
     parser.add_argument("--out", default=None,
                         help="Where to write the arrays and split.json. Default: --data-dir")
@@ -31,20 +33,31 @@ def build_prepare_parser(description, default_dir, seed_help="Recorded in split.
                         help="Parallel decoding threads. Default: all cores")
     parser.add_argument("--skip-unpaired", action="store_true",
                         help="Leave out images without masks and masks without images.")
+    parser.add_argument("--exact-resize", action="store_true",
+                        help="Decode every JPEG fully and resize images and masks with plain "
+                             "bilinear, as the original did (slower; recorded in split.json).")
     parser.add_argument("--no-progress", action="store_true", help="Hide the progress bar.")
     return parser
 
 
-def run_prepare(dataset, args):
-    """Runs ``prepare_dataset`` from parsed arguments; returns the exit status."""
+def prepare_main(dataset, parser, argv=None):
+    """Parses a Prepare script's command line and prepares `dataset`; returns the exit status.
+
+    Args:
+        dataset: str. The dataset's name in `attention_deeplab.datasets.DATASETS`.
+        parser: argparse.ArgumentParser. From `build_prepare_parser`.
+        argv: list of str or None. The arguments; None reads sys.argv.
+    """
+    args = parser.parse_args(argv)
     try:
         prepare_dataset(
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
             image_size=args.size, split=args.split, seed=args.seed, workers=args.workers,
             skip_unpaired=args.skip_unpaired, progress=not args.no_progress,
+            resize="exact" if args.exact_resize else "fast",
         )
     except PrepareError as error:
-        print(f"{PREPARE_SCRIPTS[dataset]}: error: {error}", file=sys.stderr)
+        print(f"{DATASETS[dataset].prepare_script}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: nothing was written; an earlier set is left as it was",

@@ -2,8 +2,9 @@
 from dataclasses import dataclass
 
 from attention_deeplab.data.pairs import (
-    PrepareError, find_dirs, layout_error, match_pairs, require_folder,
+    find_dirs, layout_error, match_pairs, require_folder,
 )
+from attention_deeplab.errors import PrepareError
 
 
 @dataclass(frozen=True)
@@ -14,13 +15,11 @@ class IsicLayout:
         name: str. Dataset name written to split.json.
         image_dir: str. Folder of ``ISIC_*.jpg`` images.
         mask_dir: str. Folder of ``ISIC_*_segmentation.png`` masks.
-        default_split: tuple of int. Train, val, test sizes of the paper.
     """
 
     name: str
     image_dir: str
     mask_dir: str
-    default_split: tuple
 
     @property
     def expected(self):
@@ -32,13 +31,9 @@ class IsicLayout:
 
 ISIC2018 = IsicLayout(
     "isic2018", "ISIC2018_Task1-2_Training_Input", "ISIC2018_Task1_Training_GroundTruth",
-    (1815, 259, 520),  # paper: 2594 pairs
 )
-# The original script sliced [0:1400], [1400:1600], [1600:1999] and so dropped the
-# 2000th image from the test set; we keep all 2000 (a deliberate change).
 ISIC2017 = IsicLayout(
     "isic2017", "ISIC-2017_Training_Data", "ISIC-2017_Training_Part1_GroundTruth",
-    (1400, 200, 400),
 )
 LAYOUTS = {layout.name: layout for layout in (ISIC2018, ISIC2017)}
 

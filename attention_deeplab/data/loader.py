@@ -4,18 +4,15 @@ The original loaded whole float64 arrays (about 5.5 GB for ISIC 2018) and
 normalised them at once. Here the uint8 arrays stay memory-mapped and each
 batch is normalised as it is drawn, so memory does not grow with the dataset.
 """
-import json
 import mmap
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from attention_deeplab.data.prepare import PREPARE_SCRIPTS
-
-
-class DataError(ValueError):
-    """Prepared arrays that are missing or do not fit together."""
+from attention_deeplab.datasets import DATASETS
+from attention_deeplab.errors import DataError
+from attention_deeplab.files import read_json
 
 
 def _prepare_hint(data_dir, dataset=None):
@@ -25,8 +22,8 @@ def _prepare_hint(data_dir, dataset=None):
             dataset = read_manifest(data_dir).get("dataset")
         except (OSError, DataError):
             pass
-    if dataset in PREPARE_SCRIPTS:
-        return f"run {PREPARE_SCRIPTS[dataset]} --out {data_dir} first"
+    if dataset in DATASETS:
+        return f"run {DATASETS[dataset].prepare_script} --out {data_dir} first"
     return ("run Prepare_ISIC2018.py, Prepare_ISIC2017.py or Prepare_ph2.py "
             f"with --out {data_dir} first")
 
@@ -38,12 +35,8 @@ def read_manifest(data_dir):
         DataError: the file exists but is not valid JSON.
     """
     path = Path(data_dir) / "split.json"
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise DataError(f"{path} is not valid JSON ({error})") from error
+    manifest = read_json(path, error=DataError, hint=": prepare the data again")
+    return {} if manifest is None else manifest
 
 
 def load_split(data_dir, split, dataset=None):

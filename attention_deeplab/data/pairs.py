@@ -2,12 +2,10 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from attention_deeplab.errors import PrepareError
+
 # How many ids or folder entries an error message lists before "...".
 SHOWN = 5
-
-
-class PrepareError(Exception):
-    """A dataset folder or a file in it cannot be prepared; the message says why."""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,8 @@
 """The PH2 database: its own folder layout, or the flat one the original script read."""
 from attention_deeplab.data.pairs import (
-    PrepareError, hidden, layout_error, match_pairs, require_folder,
+    hidden, layout_error, match_pairs, require_folder,
 )
-
-# Paper: 80 train, 20 val, 100 test after a permutation of the 200 ids (the
-# original shuffled unseeded; we permute with numpy.random.default_rng(seed)).
-DEFAULT_SPLIT = (80, 20, 100)
+from attention_deeplab.errors import PrepareError
 
 EXPECTED = (
     "  the database's layout, anywhere under the folder:\n"

@@ -8,18 +8,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from attention_deeplab.data import isic, ph2
-from attention_deeplab.data.imageio import parse_size, read_pair
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.data.image_files import RESIZE_MODES, parse_size, read_pair
 from attention_deeplab.data.splits import SPLITS, assign, parse_split, split_sizes
 from attention_deeplab.data.writer import AtomicSet, build_manifest
-
-DATASETS = ("isic2018", "isic2017", "ph2")
-# The script that writes each dataset's arrays, named in errors and hints.
-PREPARE_SCRIPTS = {
-    "isic2018": "Prepare_ISIC2018.py",
-    "isic2017": "Prepare_ISIC2017.py",
-    "ph2": "Prepare_ph2.py",
-}
+from attention_deeplab.datasets import DATASETS, get_dataset
+from attention_deeplab.errors import PrepareError
 
 
 def default_workers():
@@ -37,10 +30,6 @@ def find_pairs(dataset, data_dir, skip_unpaired=False, warn=print):
     if dataset == "ph2":
         return ph2.find_pairs(data_dir, skip_unpaired=skip_unpaired, warn=warn)
     raise PrepareError(f"Unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
-
-
-def _default_split(dataset):
-    return ph2.DEFAULT_SPLIT if dataset == "ph2" else isic.LAYOUTS[dataset].default_split
 
 
 def _decoded(tasks, workers, progress):
@@ -70,17 +59,17 @@ def _decoded(tasks, workers, progress):
         bar.close()
 
 
-def _plan(pairs, ids, size, draft):
+def _plan(pairs, ids, size, resize):
     """Where each decoded pair goes: ``rows[i]`` is (split, row) of task ``i``."""
     by_id = {pair.id: pair for pair in pairs}
     rows = [(name, row) for name in SPLITS for row in range(len(ids[name]))]
-    tasks = [(index, by_id[ids[name][row]], size, draft)
+    tasks = [(index, by_id[ids[name][row]], size, resize)
              for index, (name, row) in enumerate(rows)]
     return rows, tasks
 
 
 def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None, seed=0,
-                    workers=None, skip_unpaired=False, draft=True, progress=True, say=print):
+                    workers=None, skip_unpaired=False, resize="fast", progress=True, say=print):
     """Turns a published dataset folder into ``data_*.npy``, ``mask_*.npy`` and ``split.json``.
 
     Args:
@@ -95,7 +84,8 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
         workers: int or None. Decoding threads. Defaults to all cores.
         skip_unpaired: bool. Leave out images without masks and vice versa.
             Defaults to False.
-        draft: bool. Let the JPEG decoder reduce large images. Defaults to True.
+        resize: str. "fast" (JPEG draft decoding, box-reduced masks) or "exact"
+            (the original's full decode and plain bilinear resize). Defaults to "fast".
         progress: bool. Show a progress bar. Defaults to True.
         say: callable. Receives notes for the user. Defaults to print.
 
@@ -106,6 +96,8 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
         PrepareError: the folder, a file or the split is unusable; nothing is written.
     """
     size = parse_size(image_size)
+    if resize not in RESIZE_MODES:
+        raise PrepareError(f"resize must be one of {', '.join(RESIZE_MODES)}, got {resize!r}")
     requested = parse_split(split)
     data_dir = Path(data_dir)
     out_dir = Path(out_dir) if out_dir is not None else data_dir
@@ -115,13 +107,13 @@ def prepare_dataset(dataset, data_dir, out_dir=None, image_size=256, split=None,
     pairs = find_pairs(dataset, data_dir, skip_unpaired=skip_unpaired, warn=say)
     if not pairs:
         raise PrepareError(f"No image/mask pairs found in {data_dir}")
-    sizes = split_sizes(len(pairs), _default_split(dataset), requested, say=say)
+    sizes = split_sizes(len(pairs), get_dataset(dataset).paper_split, requested, say=say)
     ids = assign([p.id for p in pairs], sizes, seed if dataset == "ph2" else None)
-    rows, tasks = _plan(pairs, ids, size, draft)
+    rows, tasks = _plan(pairs, ids, size, resize)
     with AtomicSet(out_dir, dict(zip(SPLITS, sizes)), size) as arrays:
         for index, image, mask in _decoded(tasks, workers, progress):
             arrays.write(*rows[index], image, mask)
-        manifest = build_manifest(dataset, data_dir, seed, size, ids)
+        manifest = build_manifest(dataset, data_dir, seed, size, ids, resize)
         arrays.commit(manifest)
     say(f"Wrote {'/'.join(map(str, sizes))} (train/val/test) pairs of "
         f"{size[0]}x{size[1]} to {out_dir}")

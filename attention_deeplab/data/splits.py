@@ -1,7 +1,7 @@
 """Train/val/test sizes and the assignment of sorted ids to them."""
 import numpy as np
 
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.errors import PrepareError
 
 SPLITS = ("train", "val", "test")
 

@@ -16,8 +16,10 @@ from PIL import Image
 
 from attention_deeplab.data import isic
 from attention_deeplab.data.lesion_render import render_case
+from attention_deeplab.datasets import DATASETS
 
-LAYOUTS = ("isic2018", "isic2017", "ph2", "ph2-flat")
+# Each dataset's published layout, and PH2 in the flat layout the original script read.
+LAYOUTS = (*DATASETS, "ph2-flat")
 # The folders the Prepare scripts read (attention_deeplab.data.isic), so the two cannot drift.
 ISIC_FOLDERS = {name: (layout.image_dir, layout.mask_dir)
                 for name, layout in isic.LAYOUTS.items()}

@@ -2,13 +2,13 @@
 import hashlib
 import json
 import os
-import platform
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
 from attention_deeplab.data.splits import SPLITS
+from attention_deeplab.provenance import versions
 
 MANIFEST = "split.json"
 
@@ -132,27 +132,25 @@ class AtomicSet:
         self.files = {}
 
 
-def versions():
-    """Versions of the software that produced a set (not part of the fingerprint)."""
-    import PIL
+def build_manifest(dataset, source, seed, image_size, ids, resize="fast"):
+    """The ``split.json`` content, with a sha256 fingerprint of all but the versions.
 
-    from attention_deeplab import __version__
-
-    return {"python": platform.python_version(), "numpy": np.__version__,
-            "pillow": PIL.__version__, "attention_deeplab": __version__}
-
-
-def build_manifest(dataset, source, seed, image_size, ids):
-    """The ``split.json`` content, with a sha256 fingerprint of all but the versions."""
+    ``resize`` ("fast" or "exact") is how the images were resized; training
+    copies it into config.json as ``data_resize``.
+    """
     manifest = {
         "dataset": dataset,
         "source": str(Path(source).resolve()),
         "seed": seed,
         "image_size": list(image_size),
+        "resize": resize,
         "sizes": {split: len(ids[split]) for split in SPLITS},
         "ids": {split: list(ids[split]) for split in SPLITS},
     }
-    text = json.dumps(manifest, sort_keys=True, separators=(",", ":"))
-    manifest["versions"] = versions()
+    # The default resize stays out of the fingerprint, so data prepared as before keeps
+    # its fingerprint (and its runs resume); exact-resize data gets a fingerprint of its own.
+    hashed = {k: v for k, v in manifest.items() if k != "resize" or v != "fast"}
+    text = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
+    manifest["versions"] = versions("PIL")  # not part of the fingerprint
     manifest["fingerprint"] = hashlib.sha256(text.encode()).hexdigest()
     return manifest

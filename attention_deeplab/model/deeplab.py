@@ -1,4 +1,4 @@
-"""The Attention Deeplabv3+ builder (`Deeplabv3pa`) and its JSON-able options."""
+"""The Attention Deeplabv3+ builder (`Deeplabv3pa`); its options live in `options.py`."""
 import os
 
 import keras
@@ -9,33 +9,13 @@ from attention_deeplab.model.aspp import (
     plain_fusion, refine_branch)
 from attention_deeplab.model.backbone import aligned_xception, separable_conv_bn
 from attention_deeplab.model.layers import BilinearResize
-
-# A width multiplier on every channel count and the number of middle-flow units.
-# `tiny` keeps every part of the network (BN, attention, aggregation) for fast tests.
-PRESETS = {
-    "full": {"width": 1.0, "middle_units": 16},
-    "tiny": {"width": 0.125, "middle_units": 2},
-}
-ATROUS_RATES = {16: (6, 12, 18), 8: (12, 24, 36)}  # paper
-OPTION_DEFAULTS = {"input_shape": [256, 256, 3], "preset": "full", "attention": True,
-                   "output_stride": 16}
-
+from attention_deeplab.model.options import (
+    ATROUS_RATES, OPTION_DEFAULTS, PRESETS, check_input_shape, model_options)
 
 def _width(multiplier):
     if multiplier == 1.0:
         return lambda channels: channels
     return lambda channels: max(2, int(round(channels * multiplier)))
-
-
-def _check_input_shape(input_shape, output_stride):
-    shape = tuple(input_shape)
-    if len(shape) != 3 or any(s is None or int(s) < 1 for s in shape):
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
-    if shape[0] % output_stride or shape[1] % output_stride:
-        raise ValueError(
-            f"input_shape {shape}: height and width must be multiples of the output "
-            f"stride OS={output_stride}")
-    return tuple(int(s) for s in shape)
 
 
 def decoder(x, low_level, output_size, width, classes):
@@ -105,18 +85,20 @@ def build_network(inputs, classes=1, output_stride=16, attention=True, preset="f
     return keras.Model(inputs, outputs, name=f"attention_deeplabv3plus{suffix}")
 
 
-def compile_model(model, learning_rate=1e-4):
+def compile_model(model, learning_rate=1e-4, metrics=("accuracy",)):
     """Compiles as the original: Adam 1e-4, binary cross-entropy, accuracy.
 
     Args:
         model: keras.Model. The network.
         learning_rate: float. Adam's learning rate. Defaults to 1e-4 (paper).
+        metrics: sequence. Metrics to report; training adds pooled Dice.
+            Defaults to ("accuracy",) (the original's).
 
     Returns:
         The same model, compiled.
     """
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="binary_crossentropy", metrics=["accuracy"])
+                  loss="binary_crossentropy", metrics=list(metrics))
     return model
 
 
@@ -168,10 +150,10 @@ def Deeplabv3pa(weights="pascal_voc", input_tensor=None, input_shape=(256, 256, 
     if input_tensor is not None:
         if not keras.backend.is_keras_tensor(input_tensor):
             raise ValueError("input_tensor must be a KerasTensor, e.g. keras.Input(...)")
-        _check_input_shape(input_tensor.shape[1:], OS)
+        check_input_shape(input_tensor.shape[1:], OS)
         inputs = input_tensor
     else:
-        inputs = keras.Input(shape=_check_input_shape(input_shape, OS), name="image")
+        inputs = keras.Input(shape=check_input_shape(input_shape, OS), name="image")
     model = build_network(inputs, classes=classes, output_stride=OS, attention=attention,
                           preset=preset)
     if pascal_path is not None:
@@ -179,28 +161,6 @@ def Deeplabv3pa(weights="pascal_voc", input_tensor=None, input_shape=(256, 256, 
     elif weights is not None:
         load_weights_into(model, weights)
     return compile_model(model) if compile else model
-
-
-def model_options(input_shape=(256, 256, 3), preset="full", attention=True, output_stride=16):
-    """The model's options as a JSON-able dict, as training stores them in config.json.
-
-    Args:
-        input_shape: tuple of 3 ints. (height, width, channels). Defaults to
-            (256, 256, 3).
-        preset: str. `"full"` or `"tiny"`. Defaults to "full".
-        attention: bool. The paper's attention head. Defaults to True.
-        output_stride: int. 16 or 8. Defaults to 16.
-
-    Returns:
-        `{"input_shape": [H, W, C], "preset": ..., "attention": ..., "output_stride": ...}`.
-    """
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {sorted(PRESETS)}, got {preset!r}")
-    if output_stride not in ATROUS_RATES:
-        raise ValueError(f"output_stride must be 16 or 8, got {output_stride!r}")
-    return {"input_shape": list(_check_input_shape(input_shape, output_stride)),
-            "preset": str(preset), "attention": bool(attention),
-            "output_stride": int(output_stride)}
 
 
 def build_from_options(options, weights=None, compile=True):

@@ -8,6 +8,7 @@
    also Keras-2 HDF5, loaded by layer name as the original did.
 Nothing is loaded half-way: on any error the model keeps the weights it had.
 """
+import contextlib
 import os
 import shutil
 import tempfile
@@ -71,12 +72,19 @@ def load_weights_into(model, path):
     """
     path = os.fspath(path)
     kind = detect_format(path)
-    snapshot = [v.numpy() for v in model.weights]
-    try:
+    with _all_or_nothing(model):
         if kind == "keras2_h5":
             return f"{kind}:{_load_keras2(model, path)}"
         _load_keras3(model, path, kind)
         return kind
+
+
+@contextlib.contextmanager
+def _all_or_nothing(model):
+    """Restores the model's weights as they were if loading fails part-way."""
+    snapshot = [v.numpy() for v in model.weights]
+    try:
+        yield
     except Exception:
         for variable, value in zip(model.weights, snapshot):
             variable.assign(value)
@@ -158,14 +166,9 @@ def load_pascal_voc(model, path=None):
     path = fetch_pascal_voc() if path is None else os.fspath(path)
     if detect_format(path) != "keras2_h5":
         raise ValueError(f"PASCAL VOC weights {path!r} are not a Keras-2 HDF5 file")
-    snapshot = [v.numpy() for v in model.weights]
-    try:
+    with _all_or_nothing(model):
         for layer, arrays in load_by_name(model, read_keras2_layers(path), path):
             layer.set_weights(arrays)
-    except Exception:
-        for variable, value in zip(model.weights, snapshot):
-            variable.assign(value)
-        raise
 
 
 __all__ = ["PASCAL_VOC_FILE", "PASCAL_VOC_URL", "describe_layer", "detect_format",

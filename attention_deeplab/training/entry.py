@@ -5,15 +5,16 @@ from pathlib import Path
 import keras
 
 from attention_deeplab.compile_cache import enable_compilation_cache
-from attention_deeplab.runs import read_config, write_config
-from attention_deeplab.training.config import (
-    build_config, load_training_data, resolve_precise_bn)
+from attention_deeplab.errors import TrainingError
+from attention_deeplab.locations import STATE_NAME
+from attention_deeplab.provenance import versions
+from attention_deeplab.run_config import RunConfig, read_config, write_config
+from attention_deeplab.training.data import data_fingerprint, data_resize, load_training_data
 from attention_deeplab.training.distribute import DataParallel
 from attention_deeplab.training.loop import run_epochs
+from attention_deeplab.training.model_setup import build_model, precision_policy
 from attention_deeplab.training.run_folder import (
-    STATE_NAME, TrainingError, check_compatible, clear_run, read_state, restore_state,
-    write_history)
-from attention_deeplab.training.setup import build_model, precision_policy
+    check_compatible, clear_run, read_state, restore_state, write_history)
 
 
 def open_run(run_dir, config, overwrite):
@@ -22,7 +23,12 @@ def open_run(run_dir, config, overwrite):
     A folder holding another run is refused unless `overwrite`, which clears it.
     """
     run_dir = Path(run_dir)
-    saved = read_config(run_dir)
+    try:
+        saved = read_config(run_dir)
+    except ValueError as error:
+        if not overwrite:
+            raise TrainingError(str(error)) from error
+        saved = True  # damaged: --overwrite clears it below
     if overwrite and (saved is not None or (run_dir / STATE_NAME).exists()):
         clear_run(run_dir)
         saved = None
@@ -34,11 +40,23 @@ def open_run(run_dir, config, overwrite):
     # network): nothing to protect, so a corrected command simply replaces it.
     if saved is not None and state is not None:
         check_compatible(saved, config, run_dir)
-    if state is None or state["epoch"] < config["epochs"]:
+    if state is None or state["epoch"] < config.epochs:
         write_config(run_dir, config)
     if state is not None:  # a kill may have come between the state and the history
         write_history(run_dir, state["history"])
     return state
+
+
+def resolve_precise_bn(precise_bn, backbone_weights, init_weights):
+    """`auto` is on when the backbone starts from scratch, where the moving
+    averages lag (see precise_bn.py); with pretrained weights it is the original's off."""
+    if precise_bn in (True, "on"):
+        return True
+    if precise_bn in (False, "off"):
+        return False
+    if precise_bn != "auto":
+        raise TrainingError(f"--precise-bn must be on, off or auto, got {precise_bn!r}")
+    return backbone_weights is None and init_weights is None
 
 
 def _model_options(height, width, preset, attention, output_stride):
@@ -53,19 +71,19 @@ def _model_options(height, width, preset, attention, output_stride):
 
 def _train_model(splits, config, state, run_dir, verbose):
     """Builds the model (in the data-parallel engine if asked), restores, trains."""
-    parallel = DataParallel(config["batch_size"]) if config["data_parallel"] else None
-    with precision_policy(config["mixed_precision"]):
+    parallel = DataParallel(config.batch_size) if config.data_parallel else None
+    with precision_policy(config.mixed_precision):
         with parallel.build_scope() if parallel else contextlib.nullcontext():
             # A resumed run's own weights replace any start: fetch nothing then.
-            start = (None, None) if state else (config["backbone_weights"], config["init_weights"])
-            model = build_model(config["model"], *start, config["lr"])
+            start = (None, None) if state else (config.backbone_weights, config.init_weights)
+            model = build_model(config.model, *start, config.lr)
             if state is not None:
                 restore_state(run_dir, model, state)
         twin = None
         if parallel:
             print(f"data parallel over {parallel.devices} devices, "
-                  f"{config['batch_size'] // parallel.devices} images each per step", flush=True)
-            twin = build_model(config["model"], None, None, config["lr"])
+                  f"{config.batch_size // parallel.devices} images each per step", flush=True)
+            twin = build_model(config.model, None, None, config.lr)
         return run_epochs(model, splits, config, state, run_dir, verbose,
                           parallel=parallel, twin=twin)
 
@@ -115,16 +133,19 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         raise TrainingError(f"--mixed-precision must be float16 or bfloat16, got {mixed_precision!r}")
     splits = load_training_data(data_dir, batch_size, dataset)
     height, width = splits["train"][0].shape[1:3]
-    settings = {
-        "dataset": dataset, "epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr),
-        "backbone_weights": None if backbone_weights is None else str(backbone_weights),
-        "init_weights": None if init_weights is None else str(Path(init_weights).resolve()),
-        "augment": bool(augment), "mixed_precision": mixed_precision, "seed": int(seed),
-        "data_parallel": bool(data_parallel), "precise_bn_images": int(precise_bn_images),
-        "precise_bn": resolve_precise_bn(precise_bn, backbone_weights, init_weights),
-        "keras_backend": keras.backend.backend()}
-    options = _model_options(height, width, preset, attention, output_stride)
-    config = build_config(options, splits, data_dir, settings)
+    config = RunConfig(
+        model=_model_options(height, width, preset, attention, output_stride),
+        dataset=dataset, data_dir=str(Path(data_dir).resolve()),
+        data_fingerprint=data_fingerprint(data_dir, splits), data_resize=data_resize(data_dir),
+        sizes={name: int(len(pair[0])) for name, pair in splits.items()},
+        epochs=int(epochs), batch_size=int(batch_size), lr=float(lr),
+        backbone_weights=None if backbone_weights is None else str(backbone_weights),
+        init_weights=None if init_weights is None else str(Path(init_weights).resolve()),
+        augment=bool(augment), mixed_precision=mixed_precision, seed=int(seed),
+        data_parallel=bool(data_parallel), precise_bn_images=int(precise_bn_images),
+        precise_bn=resolve_precise_bn(precise_bn, backbone_weights, init_weights),
+        keras_backend=keras.backend.backend(),
+        versions=versions("keras", _backend_module()))
     state = open_run(run_dir, config, overwrite)
     done = 0 if state is None else state["epoch"]
     if done >= epochs:
@@ -137,3 +158,9 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
     state = _train_model(splits, config, state, run_dir, verbose)
     return {"run_dir": str(run_dir), "epochs_done": state["epoch"], "best": state["best"],
             "ran": state["epoch"] - done}
+
+
+def _backend_module():
+    """The import name of the running Keras backend's framework."""
+    return {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}.get(
+        keras.backend.backend(), "keras")

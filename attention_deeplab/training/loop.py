@@ -1,19 +1,18 @@
 """The epochs of a run: train, recompute batch-norm statistics, validate, keep the best, save state."""
 import contextlib
 import math
-import time
 from pathlib import Path
 
 import keras
 
 from attention_deeplab.data.loader import ArraySequence
-from attention_deeplab.plots import plot_training_curves
-from attention_deeplab.runs import BEST_WEIGHTS
-from attention_deeplab.training.config import LR_SCHEDULE
+from attention_deeplab.errors import TrainingError
+from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME
+from attention_deeplab.run_config import LR_SCHEDULE
 from attention_deeplab.training.callbacks import EpochProgress, NanGuard
+from attention_deeplab.training.curves import plot_training_curves
 from attention_deeplab.training.precise_bn import BatchStatistics, recompute_bn_statistics
-from attention_deeplab.training.run_folder import (
-    TrainingError, save_state, save_weights_atomic, write_history)
+from attention_deeplab.training.run_folder import save_state, save_weights_atomic, write_history
 from attention_deeplab.training.state_schedule import StateSchedule
 from attention_deeplab.training.timing import PartClock
 
@@ -25,17 +24,17 @@ LOADER_QUEUE = {"workers": 2, "max_queue_size": 8}
 
 def _sequences(splits, config):
     """The training, validation and batch-norm-statistics batches."""
-    batch, seed = config["batch_size"], config["seed"]
+    batch, seed = config.batch_size, config.seed
     # A last batch of one image has no batch statistics (its pooled 1x1
     # features normalise to zero); data-parallel engines split only full
     # batches. The images left out change with each epoch's shuffle.
     train = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed,
-                          augment=config["augment"],
-                          min_batch=batch if config["data_parallel"] else 2, **LOADER_QUEUE)
+                          augment=config.augment,
+                          min_batch=batch if config.data_parallel else 2, **LOADER_QUEUE)
     val = ArraySequence(*splits["val"], batch, **LOADER_QUEUE)
     # Its own seed: the statistics are drawn from a sample other than the epoch's order.
     stats = ArraySequence(*splits["train"], batch, shuffle=True, seed=seed + 1,
-                          limit=config["precise_bn_images"], min_batch=2)
+                          limit=config.precise_bn_images, min_batch=2)
     return train, val, stats
 
 
@@ -110,19 +109,19 @@ def _save_epoch(model, run_dir, state, row, writes, clock):
     if writes.finished(row["epoch"]):
         save_state(run_dir, model, state)
         writes.written()
-    plot_training_curves(state["history"], run_dir / "training_curves.png")
+    plot_training_curves(state["history"], run_dir / CURVES_NAME)
     row.update(clock.row())
     write_history(run_dir, state["history"])
     return state
 
 
 def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, twin=None):
-    """Trains from the state's epoch to `config["epochs"]`, saving after each epoch.
+    """Trains from the state's epoch to `config.epochs`, saving after each epoch.
 
     Args:
         model: keras.Model, compiled, with the state's weights restored.
         splits: dict. "train" and "val" (images, masks).
-        config: dict. The run's resolved configuration.
+        config: RunConfig. The run's resolved configuration.
         state: dict or None. The resume state of the last finished epoch.
         run_dir: Path. The run folder.
         verbose: int. Keras progress display: 0 silent, 1 a bar per epoch.
@@ -137,16 +136,16 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
     schedule = _schedule(model, state)
     state = state or {"epoch": 0, "history": [], "best": {"val_loss": None, "epoch": None}}
     # Compiled once per batch shape for the whole run.
-    compiled = BatchStatistics(model if twin is None else twin) if config["precise_bn"] else None
-    writes = StateSchedule(config["epochs"])
+    compiled = BatchStatistics(model if twin is None else twin) if config.precise_bn else None
+    writes = StateSchedule(config.epochs)
     with writes.catching_signals():
-        for epoch in range(state["epoch"], config["epochs"]):
+        for epoch in range(state["epoch"], config.epochs):
             clock = PartClock()
             with clock.part("steps"):
                 with parallel.fit_scope() if parallel else contextlib.nullcontext():
-                    logs = _fit_epoch(model, train, epoch, config["epochs"], verbose)
+                    logs = _fit_epoch(model, train, epoch, config.epochs, verbose)
             stats.epoch = epoch
-            results = _validate(model, twin, stats if config["precise_bn"] else None, val,
+            results = _validate(model, twin, stats if config.precise_bn else None, val,
                                 clock, compiled)
             row = _epoch_row(epoch, logs, results, _current_lr(model))
             schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
@@ -156,7 +155,7 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
                 state = _save_epoch(model, run_dir, state, row, writes, clock)
             row.update(clock.row())  # in memory: the next state and history have it whole
             if verbose:
-                print(f"epoch {epoch + 1}/{config['epochs']}: val_loss {row['val_loss']:.4f}, "
+                print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
                       f"val_dice {row['val_dice']:.4f}, best epoch {state['best']['epoch']}, "
                       f"{row['seconds']:.1f} s", flush=True)
             if writes.stop_signal:

@@ -11,7 +11,7 @@ one also holds a hard link to that epoch's `best.weights.h5`, which resuming
 puts back: the best weights always belong to the state resumed from.
 """
 import csv
-import json
+import io
 import os
 import shutil
 from pathlib import Path
@@ -19,26 +19,22 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from attention_deeplab.runs import BEST_WEIGHTS, CONFIG_NAME, make_temporary, write_json_atomic
+from attention_deeplab.errors import TrainingError
+from attention_deeplab.files import (
+    atomic_path, make_temporary, read_json, write_json_atomic, write_text_atomic)
+from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME, HISTORY_NAME, STATE_NAME
+from attention_deeplab.run_config import CONFIG_NAME
 
-STATE_NAME = "state.json"
-HISTORY_NAME = "history.csv"
 HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
                    "val_accuracy", "val_dice", "lr", "seconds", "seconds_steps",
                    "seconds_precise_bn", "seconds_validation", "seconds_saving")
-# What makes two runs different runs: resuming across a change would mix them.
-IDENTITY_KEYS = ("data_fingerprint", "model", "batch_size", "lr", "seed", "augment")
-
-
-class TrainingError(RuntimeError):
-    """A run that cannot start or go on, with a one-line reason."""
 
 
 def check_compatible(saved, config, run_dir):
-    """Raises TrainingError when `saved` and `config` describe different runs."""
-    changed = [key for key in IDENTITY_KEYS if saved.get(key) != config.get(key)]
+    """Raises TrainingError when the RunConfigs `saved` and `config` describe different runs."""
+    changed = saved.differences(config)
     if changed:
-        diffs = "; ".join(f"{k}: {saved.get(k)!r} there, {config.get(k)!r} now" for k in changed)
+        diffs = "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in changed)
         raise TrainingError(
             f"{run_dir} holds a different run ({diffs}): pass --overwrite to "
             "start it again, or choose another --run-dir")
@@ -47,7 +43,7 @@ def check_compatible(saved, config, run_dir):
 def clear_run(run_dir):
     """Removes a previous run's files (for --overwrite), and nothing else."""
     run_dir = Path(run_dir)
-    for name in (CONFIG_NAME, STATE_NAME, HISTORY_NAME, BEST_WEIGHTS, "training_curves.png"):
+    for name in (CONFIG_NAME, STATE_NAME, HISTORY_NAME, BEST_WEIGHTS, CURVES_NAME):
         (run_dir / name).unlink(missing_ok=True)
     for folder in run_dir.glob("state-*"):
         shutil.rmtree(folder, ignore_errors=True)
@@ -55,15 +51,8 @@ def clear_run(run_dir):
 
 def save_weights_atomic(model, path):
     """`model.save_weights` through a temporary file and a rename."""
-    path = Path(path)
-    handle, tmp = make_temporary(path, suffix=".weights.h5")
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".weights.h5") as tmp:
         model.save_weights(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _optimizer_arrays(optimizer):
@@ -118,14 +107,8 @@ def _restore_best(run_dir, folder):
 
 def read_state(run_dir):
     """The saved resume state (a dict) or None when no epoch has finished."""
-    path = Path(run_dir) / STATE_NAME
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except ValueError as error:
-        raise TrainingError(f"{path} is damaged ({error}): pass --overwrite to start "
-                            "again") from error
+    return read_json(Path(run_dir) / STATE_NAME, error=TrainingError,
+                     hint=": pass --overwrite to start again")
 
 
 def restore_state(run_dir, model, state):
@@ -154,10 +137,8 @@ def restore_state(run_dir, model, state):
 
 def write_history(run_dir, history):
     """Rewrites `history.csv` from the list of epoch rows, atomically."""
-    path = Path(run_dir) / HISTORY_NAME
-    handle, tmp = make_temporary(path, suffix=".csv")
-    with os.fdopen(handle, "w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(history)
-    os.replace(tmp, path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(history)
+    write_text_atomic(Path(run_dir) / HISTORY_NAME, text.getvalue(), sync=False)

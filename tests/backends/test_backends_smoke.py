@@ -7,14 +7,12 @@ checkpoint trained on one backend predicted on the others.
 """
 import json
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.processes import run_python
+
 BACKENDS = ("tensorflow", "jax", "torch")
 
 pytestmark = [
@@ -24,13 +22,9 @@ pytestmark = [
 ]
 
 
-def run(backend, *args, cwd=REPO):
+def run(backend, *args):
     """Runs `python *args` under `backend` and returns its stdout; fails with its output."""
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
-    done = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"{backend}: {args}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    return done.stdout
+    return run_python(*args, backend=backend)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +70,7 @@ def test_train_resume_evaluate_predict(backend, runs, data_dir, tmp_path):
 
 PREDICT = """
 import sys, numpy as np
-from attention_deeplab.runs import load_inference_model
+from attention_deeplab.inference import load_inference_model
 from attention_deeplab.data.loader import load_split, normalize_images
 images, _ = load_split(sys.argv[2], "test")
 model = load_inference_model(run_dir=sys.argv[1])
@@ -98,7 +92,7 @@ def test_checkpoint_predicts_the_same_on_every_backend(source, runs, data_dir, t
 PROBE = """
 import sys, numpy as np
 from attention_deeplab.model import Deeplabv3pa, load_weights_into
-from attention_deeplab.model.probe import write_probe_checkpoint
+from tests.support.probe import write_probe_checkpoint
 checkpoint = write_probe_checkpoint(sys.argv[1], sys.argv[2])
 model = Deeplabv3pa(weights=None, input_shape=(256, 256, 3), compile=False)
 load_weights_into(model, checkpoint)

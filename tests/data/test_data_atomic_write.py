@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from attention_deeplab.data import imageio, prepare, writer
+from attention_deeplab.data import image_files, prepare, writer
 from attention_deeplab.data.prepare import prepare_dataset
 
 QUIET = {"progress": False, "say": lambda message: None, "workers": 1}
@@ -31,7 +31,7 @@ def test_interrupt_during_decoding_keeps_previous_set(previous_set, synthetic_se
         if len(decoded) == 7:
             raise KeyboardInterrupt  # Ctrl-C half-way through
         decoded.append(task[0])
-        return imageio.read_pair(task)
+        return image_files.read_pair(task)
 
     monkeypatch.setattr(prepare, "read_pair", interrupted)
     with pytest.raises(KeyboardInterrupt):

@@ -3,7 +3,8 @@ import pytest
 
 import Prepare_ISIC2018
 import Prepare_ph2
-from attention_deeplab.data import PrepareError, prepare_dataset
+from attention_deeplab.data import prepare_dataset
+from attention_deeplab.errors import PrepareError
 
 QUIET = {"progress": False, "say": lambda message: None, "workers": 1}
 

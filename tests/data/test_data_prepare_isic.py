@@ -5,10 +5,12 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import Prepare_ISIC2017
 import Prepare_ISIC2018
 from attention_deeplab.data import prepare_dataset
+from attention_deeplab.data.pairs import PrepareError
 from attention_deeplab.data.splits import split_sizes
 
 QUIET = {"progress": False, "say": lambda message: None}
@@ -111,3 +113,21 @@ def test_bad_arguments_fail_clearly(isic18_copy, capsys, bad):
     message = capsys.readouterr().err
     assert bad[0] in message
     assert not list(isic18_copy.glob("*.npy"))
+
+
+def test_exact_resize_is_recorded_and_changes_the_fingerprint(synthetic_sets, tmp_path):
+    source = synthetic_sets("isic2018")
+    fast = prepare_dataset("isic2018", source, tmp_path / "fast", image_size=32, workers=1,
+                           **QUIET)
+    assert Prepare_ISIC2018.main(["--data-dir", str(source), "--out", str(tmp_path / "exact"),
+                                  "--size", "32", "--exact-resize", "--workers", "1",
+                                  "--no-progress"]) == 0
+    arrays, exact = load_set(tmp_path / "exact")
+    assert fast["resize"] == "fast" and exact["resize"] == "exact"
+    assert fast["fingerprint"] != exact["fingerprint"]
+    first = sorted((source / "ISIC2018_Task1-2_Training_Input").glob("*.jpg"))[0]
+    with Image.open(first) as image:
+        plain = np.asarray(image.convert("RGB").resize((32, 32), Image.BILINEAR))
+    assert np.array_equal(arrays["data_train"][0], plain)
+    with pytest.raises(PrepareError, match="resize must be one of fast, exact"):
+        prepare_dataset("isic2018", source, tmp_path / "bad", resize="draft", **QUIET)

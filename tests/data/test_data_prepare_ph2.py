@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import Prepare_ph2
-from attention_deeplab.data import PrepareError, prepare_dataset
+from attention_deeplab.data import prepare_dataset
+from attention_deeplab.errors import PrepareError
 from attention_deeplab.data.ph2 import find_pairs, layout_of
 from attention_deeplab.data.splits import assign
 

@@ -8,7 +8,7 @@ refactoring must keep): the synthetic generator, Prepare_ISIC2018.py at 64x64,
 Regenerate the committed reference (only for a change that alters numbers on
 purpose; say why in the commit):
 
-    KERAS_BACKEND=tensorflow .venv/bin/python tests/end_to_end/pipeline.py --write-reference
+    KERAS_BACKEND=tensorflow .venv/bin/python -m tests.end_to_end.pipeline --write-reference
 """
 import argparse
 import csv
@@ -137,7 +137,6 @@ def main(argv=None):
                         help=f"overwrite the committed reference in {REFERENCE}")
     parser.add_argument("--out", help="write this run's numbers and masks here instead")
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the top-level scripts
     with tempfile.TemporaryDirectory() as work:
         numbers, masks, probabilities = run_pipeline(work)
     if args.write_reference or args.out:

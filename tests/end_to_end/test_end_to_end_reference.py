@@ -4,15 +4,12 @@ The reference (tests/fixtures/end_to_end/) was generated with the TensorFlow
 backend; regenerate it with the command in pipeline.py only for a change that
 alters the numbers on purpose, and say why in the commit.
 """
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 
-from pipeline import read_reference
+from tests.end_to_end.pipeline import read_reference
+from tests.support.processes import run_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the reference was made with TensorFlow")]
@@ -21,10 +18,8 @@ MASK_AGREEMENT = 0.999
 
 
 def test_pipeline_reproduces_the_reference(tmp_path):
-    script = Path(__file__).with_name("pipeline.py")
     # A process of its own: the run must not see keras state left by other tests.
-    subprocess.run([sys.executable, str(script), "--out", str(tmp_path)], check=True,
-                   capture_output=True)
+    run_python("-m", "tests.end_to_end.pipeline", "--out", tmp_path, backend="tensorflow")
     numbers, masks, probabilities = read_reference(tmp_path)
     expected_numbers, expected_masks, expected_probabilities = read_reference()
 

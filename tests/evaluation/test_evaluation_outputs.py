@@ -10,18 +10,16 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 import Evaluate_Skin
 from attention_deeplab.data.loader import normalize_images
-from attention_deeplab import evaluation, metrics
+from attention_deeplab import metrics
+from attention_deeplab.evaluation import evaluator as evaluation
+from attention_deeplab.model import model_options
+from tests.support.models import dark_is_lesion_model, record_model_loads
 
 SIZE = 16
 
 
 def stand_in_model(bias=6.0):
-    """Dark pixels are lesion: sigmoid(bias - 0.05 * mean channel) of the 0..255 input."""
-    inputs = keras.Input((SIZE, SIZE, 3))
-    layer = keras.layers.Conv2D(1, 1, activation="sigmoid")
-    model = keras.Model(inputs, layer(inputs))
-    layer.set_weights([np.full((1, 1, 3, 1), -0.05 / 3, np.float32), np.array([bias], np.float32)])
-    return model
+    return dark_is_lesion_model(SIZE, bias)
 
 
 def write_split(data_dir, split, count, seed, dataset="isic2018"):
@@ -74,7 +72,10 @@ def test_every_output_written_readable_and_consistent(run_dir, data_dir, capsys)
     truth, predicted = masks.ravel() > 127, probabilities.ravel() > 0.5
     assert saved["pooled"]["f1"] == pytest.approx(f1_score(truth, predicted), abs=1e-12)
     assert saved["pooled"]["auc"] == pytest.approx(roc_auc_score(truth, probabilities.ravel()))
-    assert saved["pooled"]["jaccard_as_in_paper"] == saved["pooled"]["accuracy"]
+    # The original's "Jaccard": scikit-learn's jaccard_similarity_score on flattened
+    # binary labels, which is the share of pixels labelled right.
+    assert saved["pooled"]["jaccard_as_in_paper"] == pytest.approx(
+        np.mean(truth == predicted), abs=1e-12)
     assert saved["paper"] == {"f1": 0.912, "sensitivity": 0.885, "specificity": 0.988,
                               "accuracy": 0.964}
     with open(out / "per_image.csv") as stream:
@@ -163,47 +164,35 @@ def test_undefined_scores_are_null_in_json_and_na_in_the_table(data_dir, tmp_pat
 
 def test_a_bare_weights_file_means_the_full_network_at_the_data_size(
         data_dir, tmp_path, monkeypatch):
-    calls = []
-
-    def fake_loader(**kwargs):
-        calls.append(kwargs)
-        return stand_in_model()
-
-    monkeypatch.setattr("attention_deeplab.runs.load_inference_model", fake_loader)
+    calls = record_model_loads(monkeypatch, SIZE)
     monkeypatch.chdir(tmp_path)
     checkpoint = tmp_path / "downloads" / "weight_isic18_deeplab_v3pa"  # the authors' name
     checkpoint.parent.mkdir()
     checkpoint.write_bytes(b"")
     assert Evaluate_Skin.main(["--weights", str(checkpoint), "--data-dir", str(data_dir)]) == 0
-    assert calls == [{"run_dir": None, "weights": str(checkpoint), "input_shape": (SIZE, SIZE, 3),
-                      "preset": None, "attention": None, "output_stride": None}]
+    assert calls == [[model_options(input_shape=(SIZE, SIZE, 3)), str(checkpoint)]]
     out = tmp_path / "output" / "isic2018" / "evaluation" / "weight_isic18_deeplab_v3pa_test"
     assert json.loads((out / "metrics.json").read_text())["weights"] == str(checkpoint)
     assert Evaluate_Skin.main(["--weights", str(checkpoint), "--data-dir", str(data_dir),
                                "--preset", "tiny", "--no-attention", "--output-stride", "8"]) == 0
-    assert calls[1]["preset"] == "tiny" and calls[1]["attention"] is False
-    assert calls[1]["output_stride"] == 8
+    assert calls[1][0] == model_options(input_shape=(SIZE, SIZE, 3), preset="tiny",
+                                        attention=False, output_stride=8)
 
 
 def test_weights_with_a_run_dir_that_has_no_config_write_there(data_dir, tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr("attention_deeplab.runs.load_inference_model",
-                        lambda **kwargs: calls.append(kwargs) or stand_in_model())
+    calls = record_model_loads(monkeypatch, SIZE)
     checkpoint = tmp_path / "weight_isic18_deeplab_v3pa"
     checkpoint.write_bytes(b"")
     run_dir = tmp_path / "authors_run"  # no config.json: only where the outputs go
     assert Evaluate_Skin.main(["--run-dir", str(run_dir), "--weights", str(checkpoint),
                                "--data-dir", str(data_dir)]) == 0
-    assert calls[0]["run_dir"] is None and calls[0]["weights"] == str(checkpoint)
-    assert calls[0]["input_shape"] == (SIZE, SIZE, 3)
+    assert calls == [[model_options(input_shape=(SIZE, SIZE, 3)), str(checkpoint)]]
     assert (run_dir / "evaluation" / "test" / "metrics.json").is_file()
 
 
 def test_weights_of_a_run_take_its_options_when_run_dir_only_receives_outputs(
         data_dir, tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr("attention_deeplab.runs.load_inference_model",
-                        lambda **kwargs: calls.append(kwargs) or stand_in_model())
+    calls = record_model_loads(monkeypatch, SIZE)
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps(
@@ -212,6 +201,6 @@ def test_weights_of_a_run_take_its_options_when_run_dir_only_receives_outputs(
     elsewhere = tmp_path / "elsewhere"
     assert Evaluate_Skin.main(["--run-dir", str(elsewhere),
                                "--weights", str(run / "best.weights.h5")]) == 0
-    assert calls[0]["run_dir"] == run and calls[0]["input_shape"] is None
+    assert calls == [[{"preset": "tiny"}, str(run / "best.weights.h5")]]  # the run's options
     report = json.loads((elsewhere / "evaluation" / "test" / "metrics.json").read_text())
     assert report["run_dir"] == str(run) and report["data_dir"] == str(data_dir)

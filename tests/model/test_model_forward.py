@@ -1,4 +1,5 @@
 """The reduced ('tiny') network at 64x64: forward, options, variants, fit, save/reload."""
+import inspect
 import json
 
 import numpy as np
@@ -128,3 +129,15 @@ def test_mixed_precision_trains_and_outputs_float32(policy):
         assert model.get_layer("aspp0").compute_dtype == policy.split("_")[1]
     finally:
         keras.config.set_dtype_policy(previous)
+
+
+def test_default_size_is_256_and_classes_sets_the_outputs():
+    # The original's default input of 512 could not run: its attention head reshaped to a
+    # fixed 16x16, the feature map of a 256 input. 256 is the default of model and Prepare.
+    from attention_deeplab.data.cli import build_prepare_parser
+
+    assert inspect.signature(Deeplabv3pa).parameters["input_shape"].default == (256, 256, 3)
+    assert build_prepare_parser("isic2018", "").parse_args([]).size == [256]
+    model = Deeplabv3pa(weights=None, input_shape=(32, 32, 3), preset="tiny", classes=2,
+                        compile=False)  # the original ignored `classes`
+    assert model.output_shape == (None, 32, 32, 2)

@@ -8,8 +8,9 @@ import pytest
 import keras
 
 from attention_deeplab.model import Deeplabv3pa, load_weights_into
-from attention_deeplab.model import probe
-from attention_deeplab.model.keras2_h5 import weighted_layers, write_keras2_h5
+from tests.support import probe
+from attention_deeplab.model.keras2_h5 import weighted_layers
+from tests.support.keras2_files import write_keras2_h5
 
 pytestmark = pytest.mark.slow
 

@@ -19,12 +19,12 @@ pytestmark = pytest.mark.slow  # builds and reloads the model (about 15 s on 2 c
 def tiny_run(tmp_path_factory):
     """A run folder as training writes it, holding an untrained tiny model."""
     from attention_deeplab.model import build_from_options, model_options
-    from attention_deeplab.runs import write_config
+    from attention_deeplab.run_config import RunConfig, write_config
 
     run_dir = tmp_path_factory.mktemp("run")
     options = model_options(input_shape=(SIZE, SIZE, 3), preset="tiny")
     build_from_options(options).save_weights(run_dir / "best.weights.h5")
-    write_config(run_dir, {"model": options, "dataset": "isic2018"})
+    write_config(run_dir, RunConfig(model=options, dataset="isic2018"))
     return run_dir
 
 

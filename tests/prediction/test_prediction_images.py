@@ -6,18 +6,16 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from attention_deeplab import inference, prediction
+from attention_deeplab.inference import arrays as inference
+from attention_deeplab.inference import images as prediction
+from attention_deeplab.model import model_options
+from tests.support.models import dark_is_lesion_model, record_model_loads
 
 SIZE = 16
 
 
 def stand_in_model():
-    """Dark pixels are lesion: sigmoid(6 - 0.05 * mean channel) of the 0..255 input."""
-    inputs = keras.Input((SIZE, SIZE, 3))
-    layer = keras.layers.Conv2D(1, 1, activation="sigmoid")
-    model = keras.Model(inputs, layer(inputs))
-    layer.set_weights([np.full((1, 1, 3, 1), -0.05 / 3, np.float32), np.array([6.0], np.float32)])
-    return model
+    return dark_is_lesion_model(SIZE)
 
 
 def lesion_image(width, height, seed=0):
@@ -176,21 +174,20 @@ def test_a_model_or_its_weights_are_required(tmp_path):
 
 
 def test_bare_weights_and_weights_inside_a_run_are_told_apart(tmp_path, monkeypatch):
-    calls = []
-    monkeypatch.setattr("attention_deeplab.runs.load_inference_model",
-                        lambda **kwargs: calls.append(kwargs) or stand_in_model())
+    calls = record_model_loads(monkeypatch, SIZE)
     Image.fromarray(lesion_image(40, 30)).save(tmp_path / "x.png")
     checkpoint = tmp_path / "weight_isic18_deeplab_v3pa"
     checkpoint.write_bytes(b"")
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     (run_dir / "config.json").write_text('{"model": {"preset": "tiny"}}')
+    (run_dir / "epoch_3.weights.h5").write_bytes(b"")
     for weights in (checkpoint, run_dir / "epoch_3.weights.h5"):
         prediction.predict_images([str(tmp_path / "x.png")], tmp_path / "out", weights=weights,
                                   output_stride=8, progress=False)
-    assert calls[0] == {"run_dir": None, "weights": checkpoint, "preset": None,
-                        "attention": None, "output_stride": 8}
-    assert calls[1]["run_dir"] == run_dir  # a run's weights take the run's model options
+    assert calls[0] == [model_options(output_stride=8), str(checkpoint)]
+    # A run's weights take the run's model options.
+    assert calls[1] == [{"preset": "tiny", "output_stride": 8}, str(run_dir / "epoch_3.weights.h5")]
 
 
 def test_memory_does_not_grow_with_the_number_of_images(tmp_path):

@@ -4,46 +4,15 @@ The stand-in (a few convolutions with batch norm and dropout) traces in a
 second, where the reduced network takes tens on 2 cores; the run-folder
 mechanics do not depend on which network is trained.
 """
-import json
-
-import keras
-import numpy as np
 import pytest
+
+from attention_deeplab.data.disc_arrays import write_disc_arrays
+from tests.support.models import standin_model
 
 
 def make_arrays(folder, train=12, val=4, size=32, seed=0, dataset="isic2018"):
     """Images with one dark disc each, the disc as mask, and a split.json."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:size, :size]
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, count in (("train", train), ("val", val)):
-        images = np.empty((count, size, size, 3), np.uint8)
-        masks = np.empty((count, size, size), np.uint8)
-        for i in range(count):
-            cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
-            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < rng.integers(size // 8, size // 4) ** 2
-            image = rng.normal(180, 15, (size, size, 3))
-            image[disc] -= 110
-            images[i], masks[i] = np.clip(image, 0, 255), disc * 255
-        np.save(folder / f"data_{split}.npy", images)
-        np.save(folder / f"mask_{split}.npy", masks)
-    (folder / "split.json").write_text(json.dumps(
-        {"dataset": dataset, "fingerprint": f"test-{train}-{val}-{size}-{seed}"}))
-    return folder
-
-
-def standin_model(options, dropout=True):
-    """A small segmentation network with batch norm (and dropout)."""
-    inputs = keras.Input(tuple(options["input_shape"]))
-    x = keras.layers.Rescaling(1 / 255)(inputs)
-    x = keras.layers.Conv2D(8, 3, padding="same", use_bias=False)(x)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Activation("relu")(x)
-    if dropout:
-        x = keras.layers.Dropout(0.1)(x)
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(x)
-    outputs = keras.layers.Conv2D(1, 1, activation="sigmoid")(x)
-    return keras.Model(inputs, outputs)
+    return write_disc_arrays(folder, {"train": train, "val": val}, size, seed, dataset)
 
 
 @pytest.fixture
@@ -60,7 +29,7 @@ def standin(monkeypatch):
         built.append(standin_model(options, dropout))
         return built[-1]
 
-    monkeypatch.setattr("attention_deeplab.training.setup._build", build)
+    monkeypatch.setattr("attention_deeplab.training.model_setup._build", build)
     return built
 
 
@@ -73,7 +42,7 @@ def standin_no_dropout(monkeypatch):
         built.append(standin_model(options, dropout=False))
         return built[-1]
 
-    monkeypatch.setattr("attention_deeplab.training.setup._build", build)
+    monkeypatch.setattr("attention_deeplab.training.model_setup._build", build)
     return built
 
 

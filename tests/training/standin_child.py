@@ -1,7 +1,9 @@
 """Trains the stand-in network in a process of its own, for the tests that signal,
 kill or count the compilations of a run.
 
-    python standin_child.py DATA RUN EPOCHS STATE_INTERVAL_S [--count-compilations]
+    python -m tests.training.standin_child DATA RUN EPOCHS STATE_INTERVAL_S [--count-compilations]
+
+(from the repository's root, which holds the package and tests.support).
 
 With --count-compilations (JAX backend) it prints one JSON line: the names of
 the functions JAX compiled during each epoch (training, precise statistics,
@@ -9,14 +11,9 @@ validation and saving), keyed by epoch.
 """
 import json
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE.parents[1]), str(HERE)]
-
-from conftest import standin_model  # noqa: E402
-
-from attention_deeplab.training import TrainingError, loop, setup, state_schedule, train  # noqa: E402
+from attention_deeplab.training import TrainingError, loop, model_setup, state_schedule, train
+from tests.support.models import standin_model
 
 SETTINGS = dict(preset="tiny", backbone_weights="none", lr=1e-2, verbose=0, seed=5)
 
@@ -45,7 +42,7 @@ def count_compilations(events):
 
 def main(argv):
     data_dir, run_dir, epochs, interval = argv[:4]
-    setup._build = lambda options, weights: standin_model(options, dropout=False)
+    model_setup._build = lambda options, weights: standin_model(options, dropout=False)
     state_schedule.STATE_INTERVAL_S = float(interval)
     events = {}
     if "--count-compilations" in argv:

@@ -7,19 +7,17 @@ import textwrap
 import pytest
 
 SCRIPT = textwrap.dedent("""
-    import sys
     from pathlib import Path
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    sys.path.insert(0, {repo!r})
-    sys.path.insert(0, {tests!r})
-    from conftest import make_arrays, standin_model
-    import attention_deeplab.training.setup as setup
+    from attention_deeplab.data.disc_arrays import write_disc_arrays
+    from tests.support.models import standin_model
+    import attention_deeplab.training.model_setup as setup
     import Train_Skin_Lesion_Segmentation as script
     setup._build = lambda options, weights: standin_model(options)
-    data = make_arrays(Path({tmp!r}) / "data", train=10, val=3)
+    data = write_disc_arrays(Path({tmp!r}) / "data", {{"train": 10, "val": 3}})
     base = ["--data-dir", str(data), "--preset", "tiny", "--backbone-weights", "none",
             "--epochs", "2", "--lr", "1e-2", "--data-parallel", "--quiet"]
     print("odd batch:", script.main(base + ["--batch-size", "3", "--run-dir", {tmp!r} + "/odd"]))
@@ -29,8 +27,8 @@ SCRIPT = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_data_parallel_on_two_cpu_devices(tmp_path, repo_root):
-    code = SCRIPT.format(repo=str(repo_root), tests=str(repo_root / "tests" / "training"),
-                         tmp=str(tmp_path))
+    code = SCRIPT.format(tmp=str(tmp_path))
+    # Run from the repository's root, which holds the package and tests.support.
     result = subprocess.run([sys.executable, "-c", code], cwd=repo_root, capture_output=True,
                             text=True, timeout=300, env={"KERAS_BACKEND": "tensorflow",
                                                          "TF_CPP_MIN_LOG_LEVEL": "2",

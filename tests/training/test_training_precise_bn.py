@@ -1,15 +1,11 @@
 """Precise batch-norm statistics: population values over the batches, nothing else
 touched, the same compiled as eager on every backend."""
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 
 from attention_deeplab.training import recompute_bn_statistics
+from tests.support.processes import run_python
 
 
 def test_statistics_are_the_population_mean_and_variance():
@@ -46,14 +42,12 @@ def test_batches_of_pairs_and_training_outputs_unchanged():
 
 
 COMPARE = """
-import sys
-sys.path[:0] = [{repo!r}, {tests!r}]
 import keras, numpy as np
-from conftest import standin_model
+from tests.support.models import standin_model
 from attention_deeplab.training.precise_bn import _layers, recompute_bn_statistics
 
 keras.utils.set_random_seed(0)
-inner = standin_model({{"input_shape": [16, 16, 3]}})
+inner = standin_model({"input_shape": [16, 16, 3]})
 inputs = keras.Input((16, 16, 3))
 x = keras.layers.BatchNormalization()(keras.layers.Conv2D(3, 3, padding="same")(inputs))
 model = keras.Model(inputs, inner(x))  # nested, with dropout
@@ -74,14 +68,10 @@ print(max(float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a)))) for a, b in 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
-def test_compiled_statistics_equal_the_eager_ones(backend, repo_root):
+def test_compiled_statistics_equal_the_eager_ones(backend):
     """The stateless forward (jit-compiled on JAX, eager on the others) gives the
     statistics of the eager one, partial batch and nested model included."""
     if backend != "tensorflow":
         pytest.importorskip(backend)
-    script = COMPARE.format(repo=str(repo_root), tests=str(Path(__file__).parent))
-    env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="3")
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert float(done.stdout.strip().splitlines()[-1]) < 1e-5
+    out = run_python("-c", COMPARE, backend=backend, timeout=300)
+    assert float(out.strip().splitlines()[-1]) < 1e-5

@@ -18,7 +18,7 @@ from attention_deeplab.data import loader
 from attention_deeplab.training import run_folder, state_schedule, train
 from attention_deeplab.training.run_folder import HISTORY_COLUMNS
 
-CHILD = Path(__file__).with_name("standin_child.py")
+REPO = Path(__file__).resolve().parents[2]
 
 SETTINGS = dict(preset="tiny", backbone_weights="none", batch_size=4, lr=1e-2,
                 precise_bn="off", verbose=0, seed=5)
@@ -151,9 +151,9 @@ def test_resume_puts_back_the_best_weights_of_its_state(data_dir, tmp_path, stan
 
 def start_child(data_dir, run_dir, epochs, interval):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.Popen([sys.executable, str(CHILD), str(data_dir), str(run_dir),
-                             str(epochs), str(interval)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen([sys.executable, "-m", "tests.training.standin_child", str(data_dir),
+                             str(run_dir), str(epochs), str(interval)], cwd=REPO, env=env,
+                            text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def wait_for_epochs(run_dir, count, child, timeout=120):

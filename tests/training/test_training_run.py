@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import Train_Skin_Lesion_Segmentation as script
-from attention_deeplab.runs import read_config
 
 BASE = ["--preset", "tiny", "--backbone-weights", "none", "--batch-size", "4",
         "--lr", "1e-2", "--quiet"]
@@ -17,14 +16,20 @@ def history(run_dir):
         return list(csv.DictReader(stream))
 
 
+
+def config_json(run_dir):
+    """config.json as a user reads it."""
+    return json.loads((run_dir / "config.json").read_text())
+
 def test_run_folder_contents(data_dir, tmp_path, standin):
     run_dir = tmp_path / "run"
     argv = ["--data-dir", str(data_dir), "--run-dir", str(run_dir), "--epochs", "3", *BASE]
     assert script.main(argv) == 0
-    config = read_config(run_dir)
+    config = config_json(run_dir)
     assert config["model"] == {"input_shape": [32, 32, 3], "preset": "tiny",
                                "attention": True, "output_stride": 16}
-    assert config["data_fingerprint"] == "test-12-4-32-0"
+    assert config["data_fingerprint"] == "discs-train12-val4-32-0"
+    assert config["data_resize"] is None  # a split.json written before it recorded the resize
     assert config["batch_size"] == 4 and config["lr"] == 1e-2 and config["epochs"] == 3
     assert config["precise_bn"] is True  # auto, from scratch
     assert config["backbone_weights"] is None and config["versions"]["keras"]
@@ -49,7 +54,7 @@ def test_finished_run_says_so_and_more_epochs_continue(data_dir, tmp_path, stand
     assert len(standin) == 1  # nothing was built or trained the second time
     assert script.main(argv + ["--epochs", "3"]) == 0
     assert [row["epoch"] for row in history(run_dir)] == ["1", "2", "3"]
-    assert read_config(run_dir)["epochs"] == 3
+    assert config_json(run_dir)["epochs"] == 3
 
 
 @pytest.mark.slow
@@ -62,7 +67,7 @@ def test_different_run_refused_unless_overwrite(data_dir, tmp_path, standin, cap
     assert len(error.splitlines()) == 1
     assert "batch_size: 4 there, 2 now" in error and "--overwrite" in error
     assert script.main(argv + ["--batch-size", "2", "--overwrite"]) == 0
-    assert read_config(run_dir)["batch_size"] == 2
+    assert config_json(run_dir)["batch_size"] == 2
     assert len(history(run_dir)) == 1
 
 
@@ -108,7 +113,7 @@ def test_model_options_and_mixed_precision_resume(data_dir, tmp_path, standin):
     argv = ["--data-dir", str(data_dir), "--run-dir", str(run_dir), "--no-attention",
             "--output-stride", "8", "--mixed-precision", "float16", "--augment", *BASE]
     assert script.main(argv + ["--epochs", "1"]) == 0
-    config = read_config(run_dir)
+    config = config_json(run_dir)
     assert config["model"]["attention"] is False and config["model"]["output_stride"] == 8
     assert config["mixed_precision"] == "float16" and config["augment"] is True
     assert keras.config.dtype_policy().name == "float32"  # restored after the run
@@ -117,3 +122,13 @@ def test_model_options_and_mixed_precision_resume(data_dir, tmp_path, standin):
     assert type(standin[-1].optimizer).__name__ == "LossScaleOptimizer"
     assert standin[-1].optimizer.iterations.numpy() == 6
     assert [row["epoch"] for row in history(run_dir)] == ["1", "2"]
+
+
+def test_config_shows_how_the_data_was_resized(data_dir):
+    from attention_deeplab.training.data import data_resize
+
+    manifest = json.loads((data_dir / "split.json").read_text())
+    (data_dir / "split.json").write_text(json.dumps({**manifest, "resize": "exact"}))
+    assert data_resize(data_dir) == "exact"
+    (data_dir / "split.json").unlink()  # bare arrays: nothing recorded
+    assert data_resize(data_dir) is None

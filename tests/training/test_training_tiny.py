@@ -7,7 +7,7 @@ import pytest
 from attention_deeplab.data.loader import load_split, normalize_images
 from attention_deeplab.data.prepare import prepare_dataset
 from attention_deeplab.data.synthetic import generate
-from attention_deeplab.runs import load_inference_model
+from attention_deeplab.inference import load_inference_model
 from attention_deeplab.training import train
 
 

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import Train_Skin_Lesion_Segmentation as script
+from attention_deeplab.inference import load_inference_model
 from attention_deeplab.model import build_from_options, model_options
-from attention_deeplab.runs import load_inference_model, read_config, write_config
+from attention_deeplab.run_config import RunConfig, read_config, write_config
 from attention_deeplab.training import train
 
 TINY = model_options(input_shape=(64, 64, 3), preset="tiny")
@@ -43,8 +44,8 @@ def test_init_weights_are_loaded(tmp_path, tiny_weights, monkeypatch, make_data)
     for got, want in zip(seen["weights"], expected):
         np.testing.assert_array_equal(got, want)
     # Started from trained weights: the original's moving averages, as with PASCAL VOC.
-    assert seen["config"]["precise_bn"] is False
-    assert seen["config"]["init_weights"] == str(path)
+    assert seen["config"].precise_bn is False
+    assert seen["config"].init_weights == str(path)
 
 
 def test_init_weights_that_do_not_fit_are_one_line_error(tmp_path, capsys, make_data,
@@ -78,9 +79,9 @@ def test_pascal_voc_without_network_is_one_line_error(tmp_path, capsys, make_dat
 def test_load_inference_model_from_run_and_from_weights(tmp_path, tiny_weights):
     path, x, expected, _ = tiny_weights
     run_dir = tmp_path / "run"
-    write_config(run_dir, {"model": TINY, "batch_size": 7})
+    write_config(run_dir, RunConfig(model=TINY, batch_size=7))
     (run_dir / "best.weights.h5").write_bytes(path.read_bytes())
-    assert read_config(run_dir)["model"] == TINY
+    assert read_config(run_dir).model == TINY
     model = load_inference_model(run_dir)
     np.testing.assert_allclose(predict(model, x), expected, atol=1e-6)
     bare = load_inference_model(weights=path, preset="tiny", input_shape=(64, 64, 3))
@@ -90,8 +91,8 @@ def test_load_inference_model_from_run_and_from_weights(tmp_path, tiny_weights):
 def test_load_inference_model_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="Train_Skin_Lesion_Segmentation.py"):
         load_inference_model(tmp_path / "nothing")
-    write_config(tmp_path / "run", {"model": TINY})
+    write_config(tmp_path / "run", RunConfig(model=TINY))
     with pytest.raises(FileNotFoundError, match="best.weights.h5"):
         load_inference_model(tmp_path / "run")
-    with pytest.raises(ValueError, match="run_dir or weights"):
+    with pytest.raises(ValueError, match="--run-dir .* or --weights"):
         load_inference_model()

@@ -1,69 +1,15 @@
 """Figures and images of an evaluation: curves, masks, contour overlays, a samples grid.
 
+The mask and overlay writers are prediction's (`inference/overlays.py`).
+
 Matplotlib is used through ``Figure`` objects (no pyplot), so nothing depends on
 a display or changes the global backend of the caller.
 """
-from pathlib import Path
-
 import numpy as np
 from matplotlib.figure import Figure
-from PIL import Image
-from scipy import ndimage
 from tqdm import tqdm
 
-TRUTH_COLOUR = (0, 255, 0)  # ground-truth contour: green
-# Predicted contour: magenta, which most colour-blind readers still tell from green.
-PREDICTION_COLOUR = (255, 0, 255)
-
-
-def save_mask(mask, path):
-    """Write a boolean mask as a 0/255 grey PNG."""
-    Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(path)
-
-
-def contour(mask, thickness=None):
-    """The boundary pixels of a boolean mask, drawn ``thickness`` pixels wide.
-
-    Args:
-        mask: bool array H x W.
-        thickness: int. Defaults to one pixel per 256 of the shorter side, so
-            contours stay visible on full-resolution dermoscopy images.
-    """
-    mask = np.asarray(mask, bool)
-    if thickness is None:
-        thickness = max(1, round(min(mask.shape) / 256))
-    interior = ndimage.binary_erosion(mask, border_value=0)
-    edge = mask & ~interior
-    if thickness > 1:
-        edge = ndimage.binary_dilation(edge, iterations=thickness - 1)
-    return edge
-
-
-def overlay(image, truth=None, prediction=None, thickness=None):
-    """The image with the ground-truth (green) and predicted (magenta) contours.
-
-    Args:
-        image: uint8 array H x W x 3 (or H x W grey).
-        truth: bool array H x W or None.
-        prediction: bool array H x W or None.
-        thickness: contour width in pixels; see ``contour``.
-
-    Returns:
-        uint8 array H x W x 3.
-    """
-    out = np.array(image, dtype=np.uint8, copy=True)
-    if out.ndim == 2:
-        out = np.repeat(out[..., None], 3, axis=-1)
-    for mask, colour in ((truth, TRUTH_COLOUR), (prediction, PREDICTION_COLOUR)):
-        if mask is not None:
-            out[contour(mask, thickness)] = colour
-    return out
-
-
-def save_overlay(image, path, truth=None, prediction=None, thickness=None):
-    """Write ``overlay(image, truth, prediction)`` as a PNG."""
-    Image.fromarray(overlay(image, truth, prediction, thickness)).save(path)
-
+from attention_deeplab.inference.overlays import ensure_dir, overlay, save_mask, save_overlay
 
 def plot_roc(curve, auc, path, title="ROC curve"):
     """ROC.png: true positive rate against false positive rate, with the AUC.
@@ -137,28 +83,21 @@ def plot_samples(images, truths, predictions, dice, ids, path, per_group=3):
     figure.savefig(path, bbox_inches="tight")
 
 
-def write_figures(out, result, images, ids):
+def write_figures(out, scores, images, ids):
     """ROC.png, Precision_recall.png, masks/<id>.png, overlays/<id>.png and samples.png.
 
     Args:
         out: Path. The evaluation folder.
-        result: dict from ``evaluation.score`` (pooled, curve, truth, prediction, per_image).
+        scores: SplitScores. From ``evaluate.score``.
         images: uint8 array N x H x W x 3, the evaluated images.
         ids: N image ids, the file names.
     """
-    pooled, truth, prediction = result["pooled"], result["truth"], result["prediction"]
-    plot_roc(result["curve"], pooled["auc"], out / "ROC.png")
-    plot_precision_recall(result["curve"], pooled["average_precision"],
+    pooled, truth, prediction = scores.pooled, scores.truth, scores.prediction
+    plot_roc(scores.curve, pooled["auc"], out / "ROC.png")
+    plot_precision_recall(scores.curve, pooled["average_precision"],
                           out / "Precision_recall.png")
     masks_dir, overlays_dir = ensure_dir(out / "masks"), ensure_dir(out / "overlays")
     for i, image_id in enumerate(tqdm(ids, desc="writing masks", unit="image")):
         save_mask(prediction[i], masks_dir / f"{image_id}.png")
         save_overlay(images[i], overlays_dir / f"{image_id}.png", truth[i], prediction[i])
-    plot_samples(images, truth, prediction, result["per_image"]["dice"], ids, out / "samples.png")
-
-
-def ensure_dir(path):
-    """Create a folder (and its parents) and return it as a Path."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    plot_samples(images, truth, prediction, scores.per_image["dice"], ids, out / "samples.png")

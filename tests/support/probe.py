@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from attention_deeplab.model.keras2_h5 import write_keras2_h5
+from tests.support.keras2_files import write_keras2_h5
 
 # weight name -> (offset, scale) of the fixture README's formula offset + scale * s
 _AFFINE = {"gamma": (1.0, 0.1), "beta": (0.0, 0.1), "moving_mean": (0.0, 0.05), "bias": (0.0, 0.01)}

@@ -4,7 +4,7 @@ import math
 import numpy as np
 from PIL import Image
 
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.errors import PrepareError
 
 # Pillow refuses images over twice MAX_IMAGE_PIXELS with its own exception class.
 READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
@@ -15,6 +15,11 @@ READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 # grainy ISIC-sized JPEGs: within 0.7 grey levels (mean absolute difference) of a
 # full decode at 128-512 px, 0.95 at 64 px; the bound we test is 1.5.
 DRAFT_MARGIN = 1.5
+# "fast": the two shortcuts above (JPEG draft, box-reduced masks); "exact": the
+# original's path, a full decode and Pillow's plain bilinear resize (what
+# scipy.misc.imresize(..., interp="bilinear") called). bench_prepare.py --fidelity
+# measures how far apart they are.
+RESIZE_MODES = ("fast", "exact")
 
 
 def _hint(error):
@@ -71,7 +76,7 @@ def read_image(path, size, draft=True):
     return np.asarray(image, dtype=np.uint8)
 
 
-def read_mask(path, size):
+def read_mask(path, size, reduce=True):
     """Reads a mask as grey (1-, 8- or 24-bit) and resizes it bilinearly.
 
     The values stay 0..255 with soft edges from the resize, as the original's
@@ -81,6 +86,8 @@ def read_mask(path, size):
     Args:
         path: str or Path. Mask file.
         size: tuple of int. Target (height, width).
+        reduce: bool. Box-reduce large masks before the bilinear resize.
+            Defaults to True.
 
     Returns:
         numpy.ndarray, uint8, height x width.
@@ -90,28 +97,32 @@ def read_mask(path, size):
         if mask.mode != "L":
             # Mode "1" converts to 0/255; RGB masks hold grey values in each channel.
             mask = mask.convert("L")
-        small = _resize_mask(mask, size)
+        small = _resize_mask(mask, size, reduce)
         # Cheap test on the small result first; the full-size check only when needed.
         if small.max() <= 1 and mask.getextrema()[1] == 1:
-            small = _resize_mask(mask.point(lambda value: 255 * value), size)
+            # Deliberate change: the original kept 0/1, near-empty after its mask / 255.
+            small = _resize_mask(mask.point(lambda value: 255 * value), size, reduce)
     except READ_ERRORS as error:
         raise PrepareError(f"Cannot read mask {path}: {error}{_hint(error)}") from error
     return small
 
 
-def _resize_mask(mask, size):
+def _resize_mask(mask, size, reduce=True):
     # reducing_gap: box-reduce huge masks first, keeping >= 1.5x the target.
-    resized = mask.resize((size[1], size[0]), Image.BILINEAR, reducing_gap=DRAFT_MARGIN)
+    gap = DRAFT_MARGIN if reduce else None
+    resized = mask.resize((size[1], size[0]), Image.BILINEAR, reducing_gap=gap)
     return np.asarray(resized, dtype=np.uint8)
 
 
 def read_pair(task):
-    """Decodes one ``(index, pair, size, draft)`` task; runs in a worker process.
+    """Decodes one ``(index, pair, size, resize)`` task (resize: "fast" or "exact");
+    runs in a decoding thread.
 
     Returns:
         tuple: index, image bytes (H x W x 3) and mask bytes (H x W).
     """
-    index, pair, size, draft = task
-    image = read_image(pair.image, size, draft=draft)
-    mask = read_mask(pair.mask, size)
+    index, pair, size, resize = task
+    fast = resize == "fast"
+    image = read_image(pair.image, size, draft=fast)
+    mask = read_mask(pair.mask, size, reduce=fast)
     return index, image.tobytes(), mask.tobytes()

@@ -6,53 +6,24 @@ evaluation is never only on stdout.
 """
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from attention_deeplab import evaluation_plots as plots
 from attention_deeplab import metrics
 from attention_deeplab.data.loader import load_split, read_manifest
-from attention_deeplab.evaluation_report import build_report, format_table, write_per_image_csv
-from attention_deeplab.inference import predict_array
-from attention_deeplab.runs import DATASET_FOLDERS
-
-
-def resolve_locations(dataset=None, run_dir=None, data_dir=None, weights=None):
-    """Where an evaluation writes, what it reads, and the run its model comes from.
-
-    A weights file inside a run folder (beside its config.json) takes that
-    run's model options; elsewhere (an authors' checkpoint) there is no run.
-    A `run_dir` without config.json, given `weights`, only says where to write.
-
-    Returns:
-        (run_dir or None, data_dir, config dict or None, model_run or None):
-        the output folder's run, the prepared data, and the training run
-        (folder and config) whose options rebuild the model.
-    """
-    from attention_deeplab.runs import CONFIG_NAME, read_config
-
-    if run_dir is None and weights is None:
-        run_dir = DATASET_FOLDERS[dataset or "isic2018"][1]
-    model_run = None
-    for candidate in (run_dir, None if weights is None else Path(weights).parent):
-        if candidate is not None and read_config(candidate) is not None:
-            model_run = Path(candidate)
-            break
-    if run_dir is None:
-        run_dir = model_run
-    if model_run is None and weights is None:
-        raise FileNotFoundError(f"{Path(run_dir) / CONFIG_NAME} not found: train a model into "
-                                f"{run_dir} with Train_Skin_Lesion_Segmentation.py first, "
-                                "or give --weights")
-    config = read_config(model_run) if model_run is not None else None
-    if data_dir is None:
-        if dataset is None and config and config.get("data_dir"):
-            data_dir = config["data_dir"]
-        else:
-            data_dir = DATASET_FOLDERS[dataset or (config or {}).get("dataset") or "isic2018"][0]
-    return (None if run_dir is None else Path(run_dir)), Path(data_dir), config, model_run
+from attention_deeplab.datasets import DATASETS
+from attention_deeplab.evaluation import figures
+from attention_deeplab.evaluation.report import (
+    EvaluationContext, build_report, format_table, write_per_image_csv)
+from attention_deeplab.inference.arrays import predict_array
+from attention_deeplab.inference.model import build_inference_model
+from attention_deeplab.locations import (
+    EVALUATION_DIR, METRICS_NAME, PER_IMAGE_NAME, PROBABILITIES_NAME, RunLocations,
+    default_folders, resolve_run)
+from attention_deeplab.metrics_original import scores_as_original
 
 
 def image_ids(manifest, split, count):
@@ -84,13 +55,38 @@ def choose_threshold(model, data_dir, batch_size=8, tta=False):
             "val_dice_at_0.5": dice_half}
 
 
+@dataclass(frozen=True)
+class SplitScores:
+    """Every metric of a split, and the masks they come from.
+
+    Args:
+        pooled: dict. Scores over all pixels (f1 is the pooled Dice), counts, auc,
+            average_precision.
+        per_image: dict. Score name -> array of N per-image scores (NaN: undefined).
+        summary: dict. Per-image mean, std, median and undefined counts.
+        counts: int array N x 4. TP, FP, FN, TN per image.
+        curve: dict. ROC and precision-recall points.
+        prediction: bool array N x H x W.
+        truth: bool array N x H x W.
+        as_original: dict. The paper's columns as its code computed them
+            (`metrics_original`).
+    """
+
+    pooled: dict
+    per_image: dict
+    summary: dict
+    counts: np.ndarray
+    curve: dict
+    prediction: np.ndarray
+    truth: np.ndarray
+    as_original: dict
+
+
 def score(probabilities, masks, threshold=0.5):
     """Every metric of a split from its probabilities and 0..255 masks.
 
     Returns:
-        dict: pooled (scores, counts, auc, average_precision), per_image
-        (score arrays), summary, counts (N x 4), curve, prediction and truth
-        (bool N x H x W).
+        SplitScores.
     """
     truth = metrics.binarize_masks(masks)
     prediction = metrics.binarize_probabilities(probabilities, threshold)
@@ -99,39 +95,40 @@ def score(probabilities, masks, threshold=0.5):
     positives, negatives = metrics.sorted_scores_by_class(probabilities, truth)
     pooled["auc"], pooled["average_precision"] = metrics.ranking_scores(positives, negatives)
     per_image = metrics.per_image_scores(counts)
-    return {"pooled": pooled, "per_image": per_image, "counts": counts,
-            "summary": metrics.summarize_per_image(per_image),
-            "curve": metrics.curve_points(positives, negatives),
-            "prediction": prediction, "truth": truth}
+    return SplitScores(pooled=pooled, per_image=per_image, counts=counts,
+                       summary=metrics.summarize_per_image(per_image),
+                       curve=metrics.curve_points(positives, negatives),
+                       prediction=prediction, truth=truth,
+                       as_original=scores_as_original(prediction, masks))
 
 
 def default_out(run_dir, weights, dataset, split, tta):
     """``<run-dir>/evaluation/<split>[_tta]``; a bare weights file's under ``output/<dataset>``."""
     name = split + ("_tta" if tta else "")
     if run_dir is not None:
-        return Path(run_dir) / "evaluation" / name
-    base = Path(DATASET_FOLDERS.get(dataset, DATASET_FOLDERS["isic2018"])[1])
-    return base / "evaluation" / f"{Path(weights).name.split('.')[0]}_{name}"
+        return Path(run_dir) / EVALUATION_DIR / name
+    base = default_folders(dataset if dataset in DATASETS else None)[1]
+    return base / EVALUATION_DIR / f"{Path(weights).name.split('.')[0]}_{name}"
 
 
-def write_outputs(out, result, images, ids, report, probabilities=None):
+def write_outputs(out, scores, images, ids, report, probabilities=None):
     """metrics.json, per_image.csv, probabilities.npy if given, and the figures."""
-    out = plots.ensure_dir(out)
-    (out / "metrics.json").write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
-    write_per_image_csv(out / "per_image.csv", ids, result["counts"], result["per_image"])
+    out = figures.ensure_dir(out)
+    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_per_image_csv(out / PER_IMAGE_NAME, ids, scores.counts, scores.per_image)
     if probabilities is not None:
-        np.save(out / "probabilities.npy", probabilities)
-    plots.write_figures(out, result, images, ids)
+        np.save(out / PROBABILITIES_NAME, probabilities)
+    figures.write_figures(out, scores, images, ids)
     return out
 
 
-def _load_model(run_dir, weights, images, overrides):
-    from attention_deeplab.runs import load_inference_model
-
-    # A bare weights file has no recorded input size: the prepared arrays' size it is.
-    input_shape = None if run_dir is not None else (*images.shape[1:3], 3)
-    return load_inference_model(run_dir=run_dir, weights=weights, input_shape=input_shape,
-                                **overrides)
+def _locations(dataset, run_dir, data_dir, weights, model):
+    """The run, data and weights to evaluate; a given `model` needs no weights file."""
+    if model is None or run_dir is not None:
+        return resolve_run(dataset, run_dir, data_dir, weights, require_weights=model is None)
+    return RunLocations(run_dir=None, data_dir=Path(data_dir or default_folders(dataset)[0]),
+                        weights=None if weights is None else Path(weights), model_run=None,
+                        config=None)
 
 
 def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="test",
@@ -163,31 +160,31 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         raise ValueError(f"--split must be test or val, got {split!r}")
     if threshold != "auto" and not 0 <= float(threshold) < 1:
         raise ValueError(f"--threshold must be 'auto' or a number in [0, 1), got {threshold!r}")
-    if model is None or run_dir is not None:
-        run_dir, data_dir, config, model_run = resolve_locations(dataset, run_dir, data_dir,
-                                                                 weights)
-    else:
-        data_dir, config = Path(data_dir or DATASET_FOLDERS[dataset or "isic2018"][0]), None
-        model_run = None
-    images, masks = load_split(data_dir, split)
-    manifest = read_manifest(data_dir)
+    where = _locations(dataset, run_dir, data_dir, weights, model)
+    images, masks = load_split(where.data_dir, split)
+    manifest = read_manifest(where.data_dir)
     ids = image_ids(manifest, split, len(images))
     if model is None:
-        overrides = {"preset": preset, "attention": attention, "output_stride": output_stride}
-        model = _load_model(model_run, weights, images, overrides)
+        # A bare weights file has no recorded input size: the prepared arrays' size it is.
+        input_shape = None if where.model_run is not None else (*images.shape[1:3], 3)
+        model = build_inference_model(where, input_shape, preset=preset, attention=attention,
+                                      output_stride=output_stride)
     selection = None
     if threshold == "auto":
-        selection = choose_threshold(model, data_dir, batch_size, tta)
+        selection = choose_threshold(model, where.data_dir, batch_size, tta)
         threshold = selection["threshold"]
     with tqdm(total=len(images), desc=f"{split} split", unit="image") as progress:
         probabilities = predict_array(model, images, batch_size, tta, progress)
-    result = score(probabilities, masks, float(threshold))
-    name = manifest.get("dataset") or dataset or (config or {}).get("dataset")
-    report = build_report(name, split, data_dir, model_run, weights, images, threshold, selection,
-                          tta, result)
+    scores = score(probabilities, masks, float(threshold))
+    name = manifest.get("dataset") or dataset or (where.config.dataset if where.config else None)
+    context = EvaluationContext(
+        dataset=name, split=split, data_dir=where.data_dir, run_dir=where.model_run,
+        weights=where.weights, image_size=tuple(images.shape[1:3]), threshold=float(threshold),
+        threshold_selection=selection, tta=bool(tta))
+    report = build_report(context, scores)
     if out is None:
-        out = default_out(run_dir, weights, name, split, tta)
-    write_outputs(out, result, images, ids, report, probabilities if save_probabilities else None)
+        out = default_out(where.run_dir, where.weights, name, split, tta)
+    write_outputs(out, scores, images, ids, report, probabilities if save_probabilities else None)
     stream = stream or sys.stdout
     print(format_table(report), file=stream)
     print(f"Written to {out}/ (metrics.json, per_image.csv, ROC.png, Precision_recall.png, "

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import keras
 
+from attention_deeplab.errors import TrainingError
+from attention_deeplab.model import compile_model
 from attention_deeplab.training.callbacks import PooledDice
-from attention_deeplab.training.run_folder import TrainingError
 
 MIXED_POLICIES = {"float16": "mixed_float16", "bfloat16": "mixed_bfloat16"}
 
@@ -65,6 +66,4 @@ def build_model(options, backbone_weights, init_weights, lr):
         raise TrainingError(f"cannot build the model with {what}: {error}{hint}") from error
     if init_weights:
         _load_init_weights(model, init_weights)
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
-                  loss="binary_crossentropy", metrics=["accuracy", PooledDice()])
-    return model
+    return compile_model(model, learning_rate=lr, metrics=("accuracy", PooledDice()))

@@ -1,12 +1,11 @@
 """Figures of a training run."""
-import os
 from pathlib import Path
 
 # A Figure without pyplot draws to files on machines without a display, and
 # leaves the caller's matplotlib backend alone (a notebook keeps its inline plots).
 from matplotlib.figure import Figure
 
-from attention_deeplab.runs import make_temporary
+from attention_deeplab.files import atomic_path
 
 
 def _column(history, key):
@@ -37,10 +36,5 @@ def plot_training_curves(history, path):
     for axis in (loss_ax, dice_ax):
         axis.legend()
     figure.tight_layout()
-    handle, tmp = make_temporary(path, suffix=".png")
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=".png") as tmp:
         figure.savefig(tmp, dpi=100)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

@@ -13,10 +13,12 @@ from PIL import Image
 from scipy import ndimage
 from tqdm import tqdm
 
-from attention_deeplab import evaluation_plots as plots
-from attention_deeplab.data.imageio import READ_ERRORS
-from attention_deeplab.inference import (model_input_size, predict_batch, resize_image,
-                                         resize_probabilities)
+from attention_deeplab.data.image_files import READ_ERRORS
+from attention_deeplab.inference import overlays
+from attention_deeplab.inference.arrays import (model_input_size, predict_batch, resize_image,
+                                                resize_probabilities)
+from attention_deeplab.inference.model import build_inference_model
+from attention_deeplab.locations import resolve_run
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 CSV_COLUMNS = ("file", "mask", "width", "height", "lesion_pixels", "lesion_fraction",
@@ -105,24 +107,14 @@ def unique_stem(path, used):
     return stem
 
 
-def _load_model(run_dir, weights, overrides):
-    from attention_deeplab.runs import load_inference_model, read_config
-
-    if run_dir is None and weights is None:
-        raise ValueError("give --run-dir (a training run folder) or --weights (a weights file)")
-    if run_dir is None and read_config(Path(weights).parent) is not None:
-        run_dir = Path(weights).parent  # a weights file inside a run takes the run's options
-    return load_inference_model(run_dir=run_dir, weights=weights, **overrides)
-
-
 def _write_batch(batch, probabilities, out, writer, options):
     """Masks, overlays and CSV rows of one predicted batch."""
     for (path, stem, original), probability in zip(batch, probabilities):
         full = resize_probabilities(probability, original.shape[:2])
         mask = postprocess(full > options["threshold"], options["keep_largest"],
                            options["fill_holes"])
-        plots.save_mask(mask, out / f"{stem}_mask.png")
-        plots.save_overlay(original, out / f"{stem}_overlay.png", prediction=mask)
+        overlays.save_mask(mask, out / f"{stem}_mask.png")
+        overlays.save_overlay(original, out / f"{stem}_overlay.png", prediction=mask)
         writer.writerow({"file": str(path), "mask": f"{stem}_mask.png",
                          **lesion_measures(mask, full)})
 
@@ -156,10 +148,11 @@ def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=F
     paths, unmatched = expand_inputs(inputs)
     failed = [(entry, "no such file, or no image matches it") for entry in unmatched]
     if model is None:
-        overrides = {"preset": preset, "attention": attention, "output_stride": output_stride}
-        model = _load_model(run_dir, weights, overrides)
+        locations = resolve_run(run_dir=run_dir, weights=weights, outputs_in_run=False)
+        model = build_inference_model(locations, preset=preset, attention=attention,
+                                      output_stride=output_stride)
     size = model_input_size(model)
-    out = plots.ensure_dir(out)
+    out = overlays.ensure_dir(out)
     options = {"threshold": float(threshold), "keep_largest": keep_largest,
                "fill_holes": fill_holes}
     used, done = set(), 0

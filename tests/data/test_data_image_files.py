@@ -1,11 +1,12 @@
-"""Decoding: colour modes, mask bit depths, the bilinear resize and the JPEG draft bound."""
+"""Decoding: colour modes, mask bit depths, the bilinear resize, the JPEG draft bound, --exact-resize."""
 import numpy as np
 import pytest
 from PIL import Image, JpegImagePlugin
 
-from attention_deeplab.data.imageio import parse_size, read_image, read_mask
+from attention_deeplab.data.image_files import parse_size, read_image, read_mask, read_pair
 from attention_deeplab.data.lesion_render import render_case
-from attention_deeplab.data.pairs import PrepareError
+from attention_deeplab.data.pairs import Pair
+from attention_deeplab.errors import PrepareError
 
 
 @pytest.fixture(scope="module")
@@ -98,3 +99,20 @@ def test_draft_actually_reduces_the_decode(large_jpeg, monkeypatch):
     read_image(large_jpeg, (64, 64))
     # 2000x1500 decoded at 1/8 scale: 250x188, still over 1.5 times the 64x64 target.
     assert calls == [((96, 96), (250, 188))]
+
+
+@pytest.mark.parametrize("size", [(64, 64), (256, 256), (192, 256)])
+def test_exact_resize_is_a_plain_pillow_bilinear_resize_of_the_full_decode(large_jpeg, size):
+    """--exact-resize: what the original's scipy.misc.imresize(..., interp="bilinear") did."""
+    _, image, mask = read_pair((0, Pair("large", large_jpeg, large_jpeg.with_suffix(".png")),
+                                   size, "exact"))
+    with Image.open(large_jpeg) as full:
+        expected = np.asarray(full.convert("RGB").resize(size[::-1], Image.BILINEAR))
+    with Image.open(large_jpeg.with_suffix(".png")) as full:
+        expected_mask = np.asarray(full.convert("L").resize(size[::-1], Image.BILINEAR))
+    assert image == expected.tobytes()
+    assert mask == expected_mask.tobytes()
+    # The fast path is another resize: its shortcuts show in the bytes.
+    _, fast_image, fast_mask = read_pair(
+        (0, Pair("large", large_jpeg, large_jpeg.with_suffix(".png")), size, "fast"))
+    assert fast_image != image and fast_mask != mask
