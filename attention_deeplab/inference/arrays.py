@@ -21,9 +21,16 @@ def model_input_size(model):
     return int(shape[1]), int(shape[2])
 
 
-def _forward(model, batch):
+def _forward(model, batch, rows=None):
+    count = len(batch)
+    if rows is not None and count < rows:
+        # A last, smaller batch padded to the others' size reuses their compiled
+        # function; in inference mode each image's output is its own, so the
+        # padding rows are simply dropped.
+        batch = np.concatenate([batch, np.zeros((rows - count,) + batch.shape[1:], batch.dtype)])
     # Contiguous: the flipped views have negative strides, which torch tensors refuse.
     output = np.asarray(model.predict_on_batch(np.ascontiguousarray(batch)), dtype=np.float32)
+    output = output[:count]
     if output.ndim == 4:
         if output.shape[-1] != 1:
             raise ValueError(f"the model outputs {output.shape[-1]} channels; expected 1 "
@@ -32,7 +39,7 @@ def _forward(model, batch):
     return output
 
 
-def predict_batch(model, images, tta=False):
+def predict_batch(model, images, tta=False, pad_to=None):
     """Lesion probabilities of one batch of uint8 images.
 
     Args:
@@ -40,17 +47,19 @@ def predict_batch(model, images, tta=False):
         images: array B x H x W x 3 at the model's input size (uint8 as prepared).
         tta: bool. Average the predictions of the identity, the horizontal flip
             and the vertical flip (each flipped back). Defaults to False.
+        pad_to: int or None. Run a smaller batch padded to this many images
+            (the same result; one compiled function for every batch).
 
     Returns:
         float32 array B x H x W.
     """
     batch = normalize_images(images)
-    probabilities = _forward(model, batch)
+    probabilities = _forward(model, batch, pad_to)
     if tta:
         # Flipping commutes with the per-image min-max normalisation, so the
         # normalised batch is flipped rather than normalised again.
-        probabilities = probabilities + _forward(model, batch[:, :, ::-1])[:, :, ::-1]
-        probabilities = probabilities + _forward(model, batch[:, ::-1])[:, ::-1]
+        probabilities = probabilities + _forward(model, batch[:, :, ::-1], pad_to)[:, :, ::-1]
+        probabilities = probabilities + _forward(model, batch[:, ::-1], pad_to)[:, ::-1]
         probabilities = probabilities / 3.0
     return probabilities
 
@@ -78,7 +87,8 @@ def predict_array(model, images, batch_size=8, tta=False, progress=None):
     out = np.empty((count, height, width), np.float32)
     for start in range(0, count, batch_size):
         stop = min(start + batch_size, count)
-        out[start:stop] = predict_batch(model, images[start:stop], tta=tta)
+        out[start:stop] = predict_batch(model, images[start:stop], tta=tta,
+                                        pad_to=min(batch_size, count))
         if progress is not None:
             progress.update(stop - start)
     return out

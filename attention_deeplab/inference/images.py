@@ -170,7 +170,8 @@ def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=F
                 failed.append((str(path), str(error)))
                 bar.write(f"skipped {error}")
             if batch and (len(batch) == batch_size or index == len(paths) - 1):
-                probabilities = predict_batch(model, np.stack(inputs_batch), tta=tta)
+                probabilities = predict_batch(model, np.stack(inputs_batch), tta=tta,
+                                              pad_to=min(batch_size, len(paths)))
                 _write_batch(batch, probabilities, out, writer, options)
                 done += len(batch)
                 batch, inputs_batch = [], []

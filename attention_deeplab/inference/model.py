@@ -1,4 +1,5 @@
 """A trained model rebuilt for inference: the options of its run, its weights loaded."""
+from attention_deeplab.compile_cache import enable_compilation_cache
 from attention_deeplab.locations import resolve_run
 
 
@@ -18,6 +19,7 @@ def build_inference_model(locations, input_shape=None, **overrides):
     """
     from attention_deeplab.model import build_from_options, load_weights_into
 
+    enable_compilation_cache()  # before building: its initialisers compile too, on JAX
     options = locations.model_options(
         input_shape=None if input_shape is None else list(input_shape), **overrides)
     model = build_from_options(options, weights=None)

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import keras
 
+from attention_deeplab.compile_cache import enable_compilation_cache
 from attention_deeplab.errors import TrainingError
 from attention_deeplab.locations import STATE_NAME
 from attention_deeplab.provenance import versions
@@ -81,7 +82,8 @@ def _train_model(splits, config, state, run_dir, verbose, parallel):
             start = (None, None) if state else (config.backbone_weights, config.init_weights)
             model = build_model(config.model, *start, config.lr)
             if state is not None:
-                restore_state(run_dir, model, state)
+                restore_state(run_dir, model, state,
+                              writer=parallel is None or parallel.is_chief)
         twin = None
         if parallel:
             print(f"data parallel over {parallel.devices} devices of {parallel.workers} "
@@ -164,6 +166,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
               "raise --epochs to continue it", flush=True)
         return {"run_dir": str(run_dir), "epochs_done": done, "best": state["best"], "ran": 0}
     keras.utils.set_random_seed(int(seed) + done)
+    enable_compilation_cache()
     state = _train_model(splits, config, state, run_dir, verbose, parallel)
     return {"run_dir": str(run_dir), "epochs_done": state["epoch"], "best": state["best"],
             "ran": state["epoch"] - done}

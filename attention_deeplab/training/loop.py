@@ -12,8 +12,10 @@ from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME
 from attention_deeplab.run_config import LR_SCHEDULE
 from attention_deeplab.training.callbacks import EpochProgress, NanGuard
 from attention_deeplab.training.curves import plot_training_curves
-from attention_deeplab.training.precise_bn import recompute_bn_statistics
+from attention_deeplab.training.precise_bn import BatchStatistics, recompute_bn_statistics
 from attention_deeplab.training.run_folder import save_state, save_weights_atomic, write_history
+from attention_deeplab.training.state_schedule import StateSchedule
+from attention_deeplab.training.timing import PartClock
 
 # Worker threads feed a bounded queue; without them Keras's TensorFlow adapter
 # prefetches with AUTOTUNE, whose buffer grew to ~1.5 GB of batches over an
@@ -69,29 +71,57 @@ def _current_lr(model):
     return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
 
 
-def _epoch_row(epoch, logs, val, lr, seconds):
-    """One row of history.csv."""
+def _epoch_row(epoch, logs, val, lr):
+    """One row of history.csv, without its timing columns."""
     if not math.isfinite(float(val["loss"])):
         raise TrainingError(f"the validation loss became {val['loss']} at epoch {epoch + 1}: "
                             "training stopped; try a lower --lr")
     val = {key: float(value) for key, value in val.items()}
     return {"epoch": epoch + 1, "loss": logs["loss"], "val_loss": val["loss"],
             "accuracy": logs.get("accuracy"), "dice": logs.get("dice"),
-            "val_accuracy": val.get("accuracy"), "val_dice": val.get("dice"),
-            "lr": lr, "seconds": round(seconds, 2)}
+            "val_accuracy": val.get("accuracy"), "val_dice": val.get("dice"), "lr": lr}
 
 
-def _validate(model, twin, stats, val):
-    """Precise statistics (when `stats` is given), then the validation metrics,
-    on the undistributed `twin` when there is one."""
+def _validate(model, twin, stats, val, clock, compiled=None):
+    """Precise statistics (when `stats` is given, with the `compiled` forward),
+    then the validation metrics, on the undistributed `twin` when there is one."""
     evaluator = model if twin is None else twin
     if twin is not None:
         twin.set_weights(model.get_weights())
     if stats is not None:
-        recompute_bn_statistics(evaluator, stats)
-        if twin is not None:
-            model.set_weights(twin.get_weights())
-    return evaluator.evaluate(val, return_dict=True, verbose=0)
+        with clock.part("precise_bn"):
+            recompute_bn_statistics(evaluator, stats, compiled)
+            if twin is not None:
+                model.set_weights(twin.get_weights())
+    with clock.part("validation"):
+        return evaluator.evaluate(val, return_dict=True, verbose=0)
+
+
+def _save_epoch(model, run_dir, state, row, writes, clock, writer=True):
+    """Best weights (each epoch, so the checkpoint choice is the original's), the
+    resume state when due, the curves and history.csv; returns the new state.
+    Only the `writer` (the chief of several workers) writes any file.
+
+    The row's timing is taken before each file is written: the state's copy
+    leaves out the state's own writing, history.csv's only its own.
+    """
+    best = state["best"]
+    if best["val_loss"] is None or row["val_loss"] < best["val_loss"]:
+        if writer:
+            save_weights_atomic(model, run_dir / BEST_WEIGHTS)
+        best = {"val_loss": row["val_loss"], "epoch": row["epoch"]}
+    state = {**state, "epoch": row["epoch"], "history": state["history"] + [row], "best": best}
+    row.update(clock.row())
+    if not writer:
+        return state
+    if writes.finished(row["epoch"]):
+        started = time.monotonic()
+        save_state(run_dir, model, state)
+        writes.written(time.monotonic() - started)
+    plot_training_curves(state["history"], run_dir / CURVES_NAME)
+    row.update(clock.row())
+    write_history(run_dir, state["history"])
+    return state
 
 
 def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, twin=None):
@@ -116,27 +146,38 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
     writer = parallel is None or parallel.is_chief  # the other workers write nothing
     schedule = _schedule(model, state)
     state = state or {"epoch": 0, "history": [], "best": {"val_loss": None, "epoch": None}}
-    for epoch in range(state["epoch"], config.epochs):
-        started = time.perf_counter()
-        with parallel.fit_scope() if parallel else contextlib.nullcontext():
-            logs = _fit_epoch(model, train, epoch, config.epochs, verbose, feed)
-        stats.epoch = epoch
-        results = _validate(model, twin, stats if config.precise_bn else None, val)
-        row = _epoch_row(epoch, logs, results, _current_lr(model), time.perf_counter() - started)
-        schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
-        best = state["best"]
-        if best["val_loss"] is None or row["val_loss"] < best["val_loss"]:
-            if writer:
-                save_weights_atomic(model, run_dir / BEST_WEIGHTS)
-            best = {"val_loss": row["val_loss"], "epoch": epoch + 1}
-        state = {"epoch": epoch + 1, "history": state["history"] + [row], "best": best,
-                 "lr_schedule": {"best": schedule.best, "wait": schedule.wait,
-                                 "cooldown_counter": schedule.cooldown_counter}}
-        if writer:
-            save_state(run_dir, model, state)
-            write_history(run_dir, state["history"])
-            plot_training_curves(state["history"], run_dir / CURVES_NAME)
-        if verbose:
-            print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
-                  f"val_dice {row['val_dice']:.4f}, best epoch {best['epoch']}", flush=True)
+    # Compiled once per batch shape for the whole run.
+    compiled = BatchStatistics(model if twin is None else twin) if config.precise_bn else None
+    writes = StateSchedule(config.epochs)
+    with writes.catching_signals():
+        for epoch in range(state["epoch"], config.epochs):
+            clock = PartClock()
+            with clock.part("steps"):
+                with parallel.fit_scope() if parallel else contextlib.nullcontext():
+                    logs = _fit_epoch(model, train, epoch, config.epochs, verbose, feed)
+            stats.epoch = epoch
+            results = _validate(model, twin, stats if config.precise_bn else None, val,
+                                clock, compiled)
+            row = _epoch_row(epoch, logs, results, _current_lr(model))
+            schedule.on_epoch_end(epoch, {"val_loss": row["val_loss"]})
+            state = {**state, "lr_schedule": {"best": schedule.best, "wait": schedule.wait,
+                                              "cooldown_counter": schedule.cooldown_counter}}
+            with clock.part("saving"):
+                state = _save_epoch(model, run_dir, state, row, writes, clock, writer)
+            row.update(clock.row())  # in memory: the next state and history have it whole
+            if verbose:
+                print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
+                      f"val_dice {row['val_dice']:.4f}, best epoch {state['best']['epoch']}, "
+                      f"{row['seconds']:.1f} s", flush=True)
+            if writes.stop_signal:
+                _stop(model, run_dir, state, writes, writer)
     return state
+
+
+def _stop(model, run_dir, state, writes, writer=True):
+    """Writes the state of the epoch just finished if it is not yet, then stops the run."""
+    if writes.unsaved and writer:
+        save_state(run_dir, model, state)
+        writes.written()
+    raise TrainingError(f"stopped by {writes.stop_signal} after epoch {state['epoch']}, "
+                        "whose state is saved: run the same command to resume")

@@ -5,7 +5,10 @@ learning-rate schedule, best-so-far, history) is written into a fresh
 `state-<epoch>/` folder, then `state.json`, which names it, replaces the
 previous one by an atomic rename. A kill at any moment therefore leaves the
 previous epoch's state or the new one, never a mixture; `history.csv` is
-rewritten from that state, so it has no gap and no duplicate.
+rewritten from that state, so it has no gap and no duplicate. The state is
+written every few minutes rather than every epoch (state_schedule.py), so each
+one also holds a hard link to that epoch's `best.weights.h5`, which resuming
+puts back: the best weights always belong to the state resumed from.
 """
 import csv
 import hashlib
@@ -19,13 +22,15 @@ import keras
 import numpy as np
 
 from attention_deeplab.errors import TrainingError
-from attention_deeplab.files import atomic_path, read_json, write_json_atomic, write_text_atomic
+from attention_deeplab.files import (
+    atomic_path, make_temporary, read_json, write_json_atomic, write_text_atomic)
 from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME, HISTORY_NAME, STATE_NAME
 from attention_deeplab.run_config import CONFIG_NAME
 
 WEIGHTS, OPTIMIZER = "model.weights.h5", "optimizer.npz"  # in state-<epoch>/
 HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
-                   "val_accuracy", "val_dice", "lr", "seconds")
+                   "val_accuracy", "val_dice", "lr", "seconds", "seconds_steps",
+                   "seconds_precise_bn", "seconds_validation", "seconds_saving")
 
 
 def check_compatible(saved, config, run_dir):
@@ -82,6 +87,9 @@ def save_state(run_dir, model, state):
         np.savez(stream, **_optimizer_arrays(model.optimizer))
         stream.flush()
         os.fsync(stream.fileno())
+    best = run_dir / BEST_WEIGHTS
+    if best.is_file():
+        _link_or_copy(best, folder / BEST_WEIGHTS)
     # HDF5 keeps no checksum of its values: a damaged byte would resume silently.
     # (optimizer.npz is a zip, whose CRCs numpy checks on reading.)
     write_json_atomic(run_dir / STATE_NAME, {**state, "folder": folder.name,
@@ -89,6 +97,26 @@ def save_state(run_dir, model, state):
     for old in run_dir.glob("state-*"):
         if old != folder:
             shutil.rmtree(old, ignore_errors=True)
+
+
+def _link_or_copy(source, target):
+    """A hard link (no bytes copied), or a copy where the file system has none."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _restore_best(run_dir, folder):
+    """Puts back the state's best weights, when the run's differ (written after it)."""
+    saved, best = folder / BEST_WEIGHTS, Path(run_dir) / BEST_WEIGHTS
+    if not saved.is_file() or (best.is_file() and os.path.samefile(saved, best)):
+        return
+    handle, tmp = make_temporary(best, suffix=".weights.h5")
+    os.close(handle)
+    os.unlink(tmp)
+    _link_or_copy(saved, tmp)
+    os.replace(tmp, best)
 
 
 def read_state(run_dir):
@@ -107,8 +135,9 @@ def _damaged(path, reason):
                          "--overwrite to start again")
 
 
-def restore_state(run_dir, model, state):
-    """Loads the weights and optimizer variables that `state` names into `model`."""
+def restore_state(run_dir, model, state, writer=True):
+    """Loads the weights and optimizer variables that `state` names into `model`, and
+    (for the `writer`: the chief of several workers) puts back the state's best weights."""
     folder = Path(run_dir) / state["folder"]
     optimizer = model.optimizer
     if not optimizer.built:  # so that its variables exist to be assigned
@@ -131,6 +160,8 @@ def restore_state(run_dir, model, state):
                             "pass --overwrite to start again")
     for variable, value in zip(variables, saved):
         variable.assign(value)
+    if writer:
+        _restore_best(run_dir, folder)
 
 
 def write_history(run_dir, history):

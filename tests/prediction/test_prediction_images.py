@@ -104,7 +104,18 @@ def test_images_go_through_the_model_in_batches(odd_images, tmp_path):
     recorder = Recorder()
     prediction.predict_images([str(odd_images)], tmp_path / "out", model=recorder,
                               batch_size=4, progress=False)
-    assert recorder.batches == [4, 2]
+    assert recorder.batches == [4, 4]  # the last 2 padded: one compiled shape
+
+
+def test_padded_last_batch_predicts_as_unpadded():
+    model = stand_in_model()
+    images = np.random.default_rng(0).integers(0, 256, (5, SIZE, SIZE, 3), dtype=np.uint8)
+    whole = inference.predict_array(model, images, batch_size=5)
+    padded = inference.predict_array(model, images, batch_size=3, tta=True)  # 3 + 2 padded
+    np.testing.assert_allclose(padded, inference.predict_array(model, images, batch_size=5,
+                                                               tta=True), atol=1e-6)
+    np.testing.assert_allclose(inference.predict_array(model, images, batch_size=4), whole,
+                               atol=1e-6)
 
 
 def test_same_names_from_two_folders_do_not_overwrite(tmp_path):

@@ -1,8 +1,11 @@
-"""Precise batch-norm statistics: population values over the batches, nothing else touched."""
+"""Precise batch-norm statistics: population values over the batches, nothing else
+touched, the same compiled as eager on every backend."""
 import keras
 import numpy as np
+import pytest
 
 from attention_deeplab.training import recompute_bn_statistics
+from tests.support.processes import run_python
 
 
 def test_statistics_are_the_population_mean_and_variance():
@@ -36,3 +39,39 @@ def test_batches_of_pairs_and_training_outputs_unchanged():
     np.testing.assert_allclose(model(x, training=True), before, atol=1e-5)
     # In inference mode the recomputed statistics now give the training-mode output.
     np.testing.assert_allclose(model(x, training=False), before, atol=1e-2)
+
+
+COMPARE = """
+import keras, numpy as np
+from tests.support.models import standin_model
+from attention_deeplab.training.precise_bn import _layers, recompute_bn_statistics
+
+keras.utils.set_random_seed(0)
+inner = standin_model({"input_shape": [16, 16, 3]})
+inputs = keras.Input((16, 16, 3))
+x = keras.layers.BatchNormalization()(keras.layers.Conv2D(3, 3, padding="same")(inputs))
+model = keras.Model(inputs, inner(x))  # nested, with dropout
+rng = np.random.default_rng(0)
+batches = [rng.uniform(0, 255, (n, 16, 16, 3)).astype(np.float32) for n in (4, 4, 3)]
+
+def statistics():
+    return [keras.ops.convert_to_numpy(v).copy() for bn in _layers(model, keras.layers.BatchNormalization)
+            for v in (bn.moving_mean, bn.moving_variance)]
+
+recompute_bn_statistics(model, batches, compiled=False)
+eager = statistics()
+recompute_bn_statistics(model, batches)
+compiled = statistics()
+print(max(float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a)))) for a, b in zip(eager, compiled)))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_compiled_statistics_equal_the_eager_ones(backend):
+    """The stateless forward (jit-compiled on JAX, eager on the others) gives the
+    statistics of the eager one, partial batch and nested model included."""
+    if backend != "tensorflow":
+        pytest.importorskip(backend)
+    out = run_python("-c", COMPARE, backend=backend, timeout=300)
+    assert float(out.strip().splitlines()[-1]) < 1e-5

@@ -1,0 +1,316 @@
+"""The paper's recipe on one GPU, timed through the project's own scripts (issue 12).
+
+Run on the lent GPU machine with `bash benchmarks/gpu_train.sh` (JAX, no
+TensorFlow; it puts the repository on PYTHONPATH), or here on the CPU at a tiny
+size to prove it works:
+
+    PYTHON=.venv/bin/python OUT=/tmp/gpu_train bash benchmarks/gpu_train.sh --smoke
+
+Parts, in this order, each only while the time budget lasts (--budget-s):
+1. PH2-sized (80/20/100 synthetic images through Prepare_ph2.py), the paper's
+   command with `--backbone-weights none`: 100 epochs at batch 7, float32, from
+   an empty compilation cache (cold);
+2. the same command resumed for one more epoch (warm);
+3. Evaluate_Skin.py on its 100 test images, twice (first, then warm);
+4. ISIC 2018-sized arrays (1815 training, 259 validation images): 2 epochs at
+   batch 7 float32, then at 32 and 64 with bfloat16 (`--precise-bn off`: the
+   statistics do not touch the steps' time).
+Prints every figure and writes, under --out: gpu_train.log (every command's
+output), figures.csv, history_ph2.csv, history_isic.csv, training_curves.png
+and samples.png of the PH2 run.
+"""
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+FIRST_STEP = "FIRST_STEP_AT"
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny preset, 64x64, few images and epochs: proves the script on a CPU")
+    parser.add_argument("--out", default=os.environ.get("OUT", "gpu_train_out"),
+                        help="folder of the logs, CSV and PNG (default $OUT)")
+    parser.add_argument("--work", default="/tmp/gpu_train_work", help="data, runs and cache")
+    parser.add_argument("--budget-s", type=float, default=None,
+                        help="no part starts after this many seconds; each is cut at the rest "
+                        "(default 480, with --smoke 3600)")
+    return parser
+
+
+def sizes(smoke):
+    """Image side, preset, PH2 epochs, ISIC-sized split and its batch settings."""
+    if smoke:
+        return {"size": 64, "preset": "tiny", "ph2_epochs": 3, "isic": (30, 9),
+                "isic_runs": [(7, None), (8, "bfloat16")]}
+    return {"size": 256, "preset": "full", "ph2_epochs": 100, "isic": (1815, 259),
+            "isic_runs": [(7, None), (32, "bfloat16"), (64, "bfloat16")]}
+
+
+def prepare_ph2(work, size, log):
+    """200 synthetic PH2 cases through Prepare_ph2.py (80/20/100, as the paper)."""
+    from attention_deeplab.data import synthetic
+
+    raw, prepared = work / "ph2_raw", work / "ph2"
+    synthetic.generate("ph2", 200, raw, seed=12, width_range=(size + 16, size + 96))
+    run_command(["Prepare_ph2.py", "--data-dir", raw, "--out", prepared, "--size", size,
+                 "--no-progress"], log, timeout=600)
+    return prepared
+
+
+def write_isic_arrays(folder, train, val, size):
+    """Prepared-array-like uint8 images with a dark disc (the mask) and a split.json."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size]
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, count in (("train", train), ("val", val)):
+        images = rng.integers(150, 220, (count, size, size, 3), dtype=np.uint8)
+        masks = np.zeros((count, size, size), np.uint8)
+        for i in range(count):
+            cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
+            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < (size // 6) ** 2
+            images[i][disc] //= 3
+            masks[i][disc] = 255
+        np.save(folder / f"data_{split}.npy", images)
+        np.save(folder / f"mask_{split}.npy", masks)
+    (folder / "split.json").write_text(json.dumps(
+        {"dataset": "isic2018", "fingerprint": f"gpu-train-{train}-{val}-{size}"}))
+    return folder
+
+
+def run_command(args, log, timeout):
+    """Runs `python args` from the repository; returns (seconds, first step after start
+    or None, return code). Killed (SIGTERM, then SIGKILL) at `timeout`."""
+    command = [sys.executable, *map(str, args)]
+    log.write(f"\n$ {' '.join(command)}\n")
+    log.flush()
+    start = time.time()
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    first = None
+    try:
+        for line in _lines(child, start + max(timeout, 1)):
+            if line.startswith(FIRST_STEP):
+                first = float(line.split()[1]) - start
+            log.write(line)
+    finally:
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        child.wait()
+    seconds = time.time() - start
+    log.write(f"[{seconds:.1f} s, exit {child.returncode}]\n")
+    log.flush()
+    return seconds, first, child.returncode
+
+
+def _lines(child, deadline):
+    """The child's output lines until it exits or the deadline passes."""
+    import selectors
+
+    selector = selectors.DefaultSelector()
+    selector.register(child.stdout, selectors.EVENT_READ)
+    while time.time() < deadline:
+        if selector.select(timeout=1.0):
+            line = child.stdout.readline()
+            if not line:
+                return
+            yield line
+        elif child.poll() is not None:
+            return
+
+
+def child_train(argv):
+    """Train_Skin_Lesion_Segmentation.main, printing when its first step has finished."""
+    from attention_deeplab.training import callbacks
+
+    original = callbacks.NanGuard.on_train_batch_end
+
+    def on_train_batch_end(self, batch, logs=None):
+        original(self, batch, logs)  # reads the loss: the step has finished
+        if not getattr(callbacks, "_first_step_seen", False):
+            callbacks._first_step_seen = True
+            print(f"{FIRST_STEP} {time.time():.3f}", flush=True)
+
+    callbacks.NanGuard.on_train_batch_end = on_train_batch_end
+    import Train_Skin_Lesion_Segmentation as script
+
+    return script.main(argv)
+
+
+def read_history(run_dir):
+    path = Path(run_dir) / "history.csv"
+    if not path.is_file():
+        return []
+    with open(path) as stream:
+        return [{k: float(v) if v not in ("", None) else None for k, v in row.items()}
+                for row in csv.DictReader(stream)]
+
+
+def median_of(rows, column, first_epoch=2):
+    values = [row[column] for row in rows if row["epoch"] >= first_epoch and row[column] is not None]
+    return statistics.median(values) if values else None
+
+
+class Figures:
+    """Every measured figure: printed as it comes, written to figures.csv at the end."""
+
+    def __init__(self, device):
+        self.device, self.rows = device, []
+
+    def add(self, name, value, unit, note=""):
+        self.rows.append({"figure": name, "value": None if value is None else round(value, 3),
+                          "unit": unit, "device": self.device, "note": note})
+        shown = "not measured" if value is None else f"{value:.2f} {unit}"
+        print(f"{name}: {shown}{'  (' + note + ')' if note else ''}", flush=True)
+
+    def write(self, path):
+        with open(path, "w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=["figure", "value", "unit", "device", "note"])
+            writer.writeheader()
+            writer.writerows(self.rows)
+
+
+def epoch_figures(figures, label, rows, images):
+    """Median steady-state epoch (epochs 2 and later) split into its parts, and images/s."""
+    for column in ("seconds", "seconds_steps", "seconds_precise_bn", "seconds_validation",
+                   "seconds_saving"):
+        figures.add(f"{label} epoch {column}", median_of(rows, column), "s")
+    steps, total = median_of(rows, "seconds_steps"), median_of(rows, "seconds")
+    figures.add(f"{label} epoch / its steps", total / steps if steps and total else None, "x")
+    figures.add(f"{label} training images/s", images / steps if steps else None, "images/s")
+
+
+# Longest each part may run on the GPU (seconds), inside the overall budget.
+CAPS = {"ph2": 300, "resume": 60, "evaluate": 75, "isic": 120}
+
+
+class Budget:
+    def __init__(self, seconds, smoke):
+        self.deadline, self.scale = time.time() + seconds, 20 if smoke else 1
+
+    def timeout(self, part):
+        """Seconds the part may take, or 0 when the budget is spent."""
+        return max(0.0, min(CAPS[part] * self.scale, self.deadline - time.time()))
+
+
+def train_args(data_dir, run_dir, dataset, preset, *extra):
+    return ["benchmarks/gpu_train.py", "--child-train", "--dataset", dataset, "--data-dir", data_dir,
+            "--run-dir", run_dir, "--backbone-weights", "none", "--preset", preset, "--quiet",
+            *map(str, extra)]
+
+
+def ph2_parts(figures, budget, work, setup, log):
+    """The cold 100-epoch run, its resume and two evaluations; returns the run folder."""
+    data, run = prepare_ph2(work, setup["size"], log), work / "ph2_run"
+    epochs = setup["ph2_epochs"]
+    timeout = budget.timeout("ph2")
+    seconds, first, code = run_command(train_args(data, run, "ph2", setup["preset"], "--epochs", epochs),
+                                       log, timeout)
+    rows = read_history(run)
+    done = f"{len(rows)} of {epochs} epochs" + ("" if code == 0 else f", cut at {timeout:.0f} s")
+    figures.add(f"PH2 {epochs} epochs, cold: command to final best.weights.h5",
+                seconds if code == 0 else None, "s", done)
+    figures.add("PH2 first step, cold", first, "s")
+    figures.add("PH2 epoch 1 (compilation included)", rows[0]["seconds"] if rows else None, "s")
+    epoch_figures(figures, "PH2", rows, 80)
+    if not rows or not budget.timeout("resume"):
+        return run, data
+    more = ["--epochs", len(rows) + 1]
+    seconds, first, code = run_command(train_args(data, run, "ph2", setup["preset"], *more),
+                                       log, budget.timeout("resume"))
+    figures.add("PH2 resumed run, warm: first step", first, "s")
+    figures.add("PH2 resumed run, warm: command to exit (one epoch)", seconds if code == 0 else None, "s")
+    for label in ("first", "warm"):
+        timeout = budget.timeout("evaluate")
+        if not timeout:
+            break
+        seconds, _, code = run_command(["Evaluate_Skin.py", "--dataset", "ph2", "--run-dir", run,
+                                        "--data-dir", data], log, timeout)
+        figures.add(f"Evaluate_Skin.py on 100 test images, {label}", seconds if code == 0 else None, "s")
+    return run, data
+
+
+def isic_parts(figures, budget, work, setup, log):
+    """Two epochs on ISIC 2018-sized arrays per batch setting; returns their histories."""
+    train, val = setup["isic"]
+    data = write_isic_arrays(work / "isic", train, val, setup["size"])
+    histories = []
+    for batch, precision in setup["isic_runs"]:
+        label = f"ISIC-sized batch {batch} {precision or 'float32'}"
+        timeout = budget.timeout("isic")
+        if not timeout:
+            figures.add(label, None, "", "time budget spent")
+            continue
+        extra = ["--epochs", 2, "--batch-size", batch]
+        if precision:
+            extra += ["--mixed-precision", precision, "--precise-bn", "off"]
+        run = work / f"isic_b{batch}"
+        _, first, _ = run_command(train_args(data, run, "isic2018", setup["preset"], *extra), log, timeout)
+        rows = read_history(run)
+        figures.add(f"{label}: first step (cache warm from earlier parts)", first, "s")
+        epoch_figures(figures, label, rows, train)
+        histories += [{"run": label, **row} for row in rows]
+    return histories
+
+
+def write_outputs(out, figures, ph2_run, isic_rows):
+    figures.write(out / "figures.csv")
+    for source, name in ((ph2_run / "history.csv", "history_ph2.csv"),
+                         (ph2_run / "training_curves.png", "training_curves.png"),
+                         (ph2_run / "evaluation" / "test" / "samples.png", "samples.png")):
+        if source.is_file():
+            shutil.copyfile(source, out / name)
+    if isic_rows:
+        columns = list(dict.fromkeys(key for row in isic_rows for key in row))
+        with open(out / "history_isic.csv", "w", newline="") as stream:
+            writer = csv.DictWriter(stream, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(isic_rows)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child-train"]:
+        return child_train(argv[1:])
+    args = build_parser().parse_args(argv)
+    if args.budget_s is None:
+        args.budget_s = 3600.0 if args.smoke else 480.0
+    out, work = Path(args.out), Path(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True)
+    # An empty cache: the first run is cold, later ones find what it compiled.
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(work / "jax-cache")
+    os.environ.pop("ATTENTION_DEEPLAB_JAX_CACHE", None)
+    device = os.environ.get("GPU_NAME") or "CPU"
+    setup = sizes(args.smoke)
+    print(f"gpu_train: {setup['preset']} network at {setup['size']}x{setup['size']}, "
+          f"{os.environ.get('KERAS_BACKEND', 'tensorflow')} on {device}, budget {args.budget_s:.0f} s",
+          flush=True)
+    figures, budget = Figures(device), Budget(args.budget_s, args.smoke)
+    with open(out / "gpu_train.log", "w") as log:
+        ph2_run, _ = ph2_parts(figures, budget, work, setup, log)
+        isic_rows = isic_parts(figures, budget, work, setup, log)
+    write_outputs(out, figures, ph2_run, isic_rows)
+    print(f"\nwritten to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
