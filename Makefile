@@ -38,7 +38,7 @@ $(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
 	touch $@
 
 test-backends: $(BACKENDS_STAMP)
-	RUN_BACKEND_TESTS=1 $(PY) -m pytest tests/backends
+	RUN_BACKEND_TESTS=1 $(PY) -m pytest tests/backends tests/end_to_end/test_cross_validation_script.py
 
 bench: $(STAMP)
 	bash scripts/bench.sh $(PY)
