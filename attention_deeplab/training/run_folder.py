@@ -164,6 +164,15 @@ def restore_state(run_dir, model, state, writer=True):
         _restore_best(run_dir, folder)
 
 
+def history_epochs(run_dir):
+    """The epochs history.csv lists, or None when it is missing or unreadable."""
+    try:
+        with open(Path(run_dir) / HISTORY_NAME, newline="") as stream:
+            return [int(row["epoch"]) for row in csv.DictReader(stream)]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, csv.Error):
+        return None
+
+
 def write_history(run_dir, history):
     """Rewrites `history.csv` from the list of epoch rows, atomically."""
     text = io.StringIO()
