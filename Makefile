@@ -25,11 +25,14 @@ $(TEST_STAMP): $(STAMP) requirements-test.txt
 demo: $(STAMP)
 	bash scripts/demo.sh $(PY)
 
+# Two processes, each test file kept in one (its module fixtures are built once).
+PYTEST_PARALLEL := -n 2 --dist loadfile
+
 test: $(TEST_STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 test-fast: $(TEST_STAMP)
-	$(PY) -m pytest -m "not slow"
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not slow"
 
 # The other Keras 3 engines, CPU builds (torch 2.13.0 lies on this machine's disk).
 BACKENDS_STAMP := $(VENV)/.installed-backends
@@ -38,7 +41,8 @@ $(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
 	touch $@
 
 test-backends: $(BACKENDS_STAMP)
-	RUN_BACKEND_TESTS=1 $(PY) -m pytest tests/backends tests/end_to_end/test_cross_validation_script.py
+	RUN_BACKEND_TESTS=1 $(PY) -m pytest $(PYTEST_PARALLEL) tests/backends \
+	    tests/end_to_end/test_cross_validation_script.py
 
 bench: $(STAMP)
 	bash scripts/bench.sh $(PY)
