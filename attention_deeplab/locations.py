@@ -96,13 +96,14 @@ def resolve_run(dataset=None, run_dir=None, data_dir=None, weights=None, outputs
         if not outputs_in_run:
             raise ValueError("give --run-dir (a training run folder) or --weights (a weights file)")
         run_dir = default_folders(dataset)[1]
-    run_has_config = run_dir is not None and read_config(run_dir) is not None
-    if run_dir is not None and not run_has_config and (weights is None or not outputs_in_run):
+    config = None if run_dir is None else read_config(run_dir)
+    if run_dir is not None and config is None and (weights is None or not outputs_in_run):
         raise FileNotFoundError(f"{Path(run_dir) / CONFIG_NAME} not found: train a model into "
                                 f"{run_dir} with Train_Skin_Lesion_Segmentation.py first"
                                 + (", or give --weights" if outputs_in_run else ""))
-    model_run = Path(run_dir) if run_has_config else _weights_run(weights)
-    config = read_config(model_run) if model_run is not None else None
+    model_run = Path(run_dir) if config is not None else _weights_run(weights)
+    if config is None and model_run is not None:
+        config = read_config(model_run)
     if data_dir is None:
         use_run_data = dataset is None and config is not None and config.data_dir
         data_dir = config.data_dir if use_run_data else default_folders(

@@ -88,10 +88,6 @@ class RunConfig:
         return cls(**{k: v for k, v in payload.items() if k in known},
                    extra={k: v for k, v in payload.items() if k not in known})
 
-    def replace(self, **changes):
-        """A copy with `changes` applied."""
-        return dataclasses.replace(self, **changes)
-
     def differences(self, other):
         """The identity keys on which `other` describes a different run, as (key, ours, theirs)."""
         ours, theirs = self.to_json(), other.to_json()

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 
+from attention_deeplab.data.writer import MANIFEST
 from attention_deeplab.errors import ComparisonError
 from attention_deeplab.locations import EVALUATION_DIR, METRICS_NAME, PER_IMAGE_NAME
 from attention_deeplab.metrics import COUNT_NAMES, PER_IMAGE_SCORES
+from attention_deeplab.run_config import CONFIG_NAME
 
 
 @dataclass
@@ -45,7 +47,7 @@ def evaluation_folder(path, split="test", tta=False):
         return path
     if not path.is_dir():
         raise ComparisonError(f"{path} does not exist")
-    if (path / "config.json").is_file() or (path / EVALUATION_DIR).is_dir():
+    if (path / CONFIG_NAME).is_file() or (path / EVALUATION_DIR).is_dir():
         name = split + ("_tta" if tta else "")
         folder = path / EVALUATION_DIR / name
         if (folder / METRICS_NAME).is_file():
@@ -87,9 +89,9 @@ def _fingerprint(folder, metrics):
     else the training run's config.json's; None when none says."""
     if metrics.get("data_fingerprint"):
         return metrics["data_fingerprint"]
-    candidates = [(Path(metrics["data_dir"]) / "split.json", "fingerprint")] if metrics.get(
+    candidates = [(Path(metrics["data_dir"]) / MANIFEST, "fingerprint")] if metrics.get(
         "data_dir") else []
-    candidates.append((folder.parent.parent / "config.json", "data_fingerprint"))
+    candidates.append((folder.parent.parent / CONFIG_NAME, "data_fingerprint"))
     for path, key in candidates:
         try:
             value = json.loads(path.read_text()).get(key)

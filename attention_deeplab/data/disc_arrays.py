@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from attention_deeplab.data.writer import MANIFEST
+
 
 def write_disc_arrays(folder, counts=None, size=32, seed=0, dataset="isic2018", dtype=np.uint8,
                       fingerprint=None):
@@ -48,5 +50,5 @@ def write_disc_arrays(folder, counts=None, size=32, seed=0, dataset="isic2018", 
     if fingerprint is None:
         fingerprint = f"discs-{'-'.join(f'{k}{v}' for k, v in counts.items())}-{size}-{seed}"
     # What Prepare writes last; the loader refuses uint8 arrays without it.
-    (folder / "split.json").write_text(json.dumps({"dataset": dataset, "fingerprint": fingerprint}))
+    (folder / MANIFEST).write_text(json.dumps({"dataset": dataset, "fingerprint": fingerprint}))
     return folder

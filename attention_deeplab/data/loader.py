@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from attention_deeplab.data.writer import MANIFEST
 from attention_deeplab.datasets import DATASETS
 from attention_deeplab.errors import DataError
 from attention_deeplab.files import read_json
@@ -34,7 +35,7 @@ def read_manifest(data_dir):
     Raises:
         DataError: the file exists but is not valid JSON.
     """
-    path = Path(data_dir) / "split.json"
+    path = Path(data_dir) / MANIFEST
     manifest = read_json(path, error=DataError, hint=": prepare the data again")
     return {} if manifest is None else manifest
 
@@ -70,7 +71,7 @@ def load_split(data_dir, split, dataset=None):
     _check_pair(images, masks, data_dir, split)
     # Prepare writes split.json last: uint8 arrays without it are an interrupted
     # run's, possibly a mixture of two sets (legacy float64 arrays never had one).
-    if images.dtype == np.uint8 and not (data_dir / "split.json").is_file():
+    if images.dtype == np.uint8 and not (data_dir / MANIFEST).is_file():
         raise DataError(f"{data_dir}/split.json not found, so the arrays there may be "
                         f"from an interrupted run: {_prepare_hint(data_dir, dataset)}")
     return images, masks
