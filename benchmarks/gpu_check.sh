@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with JAX but no TensorFlow (the lent GPU machine).
-# Fetch the wheels here first (cp312, see README "GPU"), carry .whl, then run:
+# Fetch the wheels here first (cp312, see README "Performance"), carry .whl, then run:
 #   bash benchmarks/gpu_check.sh [gpu_check.py options]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,12 +12,14 @@ Parts, in this order, each only while the time budget lasts (--budget-s):
    an empty compilation cache (cold);
 2. the same command resumed for one more epoch (warm);
 3. Evaluate_Skin.py on its 100 test images, twice (first, then warm);
-4. ISIC 2018-sized arrays (1815 training, 259 validation images): 2 epochs at
+4. the trained model's first 8 test predictions on the GPU against the CPU
+   (`gpu_agreement.py`: the stripes seen after 3 epochs before this change);
+5. ISIC 2018-sized arrays (1815 training, 259 validation images): 2 epochs at
    batch 7 float32, then at 32 and 64 with bfloat16 (`--precise-bn off`: the
    statistics do not touch the steps' time).
 Prints every figure and writes, under --out: gpu_train.log (every command's
 output), figures.csv, history_ph2.csv, history_isic.csv, training_curves.png
-and samples.png of the PH2 run.
+and samples.png of the PH2 run, and agreement.png.
 """
 import argparse
 import csv
@@ -44,7 +46,7 @@ def build_parser():
     parser.add_argument("--work", default="/tmp/gpu_train_work", help="data, runs and cache")
     parser.add_argument("--budget-s", type=float, default=None,
                         help="no part starts after this many seconds; each is cut at the rest "
-                        "(default 480, with --smoke 3600)")
+                        "(default 540, with --smoke 3600)")
     return parser
 
 
@@ -90,15 +92,16 @@ def write_isic_arrays(folder, train, val, size):
     return folder
 
 
-def run_command(args, log, timeout):
-    """Runs `python args` from the repository; returns (seconds, first step after start
-    or None, return code). Killed (SIGTERM, then SIGKILL) at `timeout`."""
+def run_command(args, log, timeout, env=None):
+    """Runs `python args` from the repository, with `env` added to the environment;
+    returns (seconds, first step after start or None, return code). Killed (SIGTERM,
+    then SIGKILL) at `timeout`."""
     command = [sys.executable, *map(str, args)]
     log.write(f"\n$ {' '.join(command)}\n")
     log.flush()
     start = time.time()
-    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, env={**os.environ, **(env or {})})
     first = None
     try:
         for line in _lines(child, start + max(timeout, 1)):
@@ -176,7 +179,7 @@ class Figures:
     def add(self, name, value, unit, note=""):
         self.rows.append({"figure": name, "value": None if value is None else round(value, 3),
                           "unit": unit, "device": self.device, "note": note})
-        shown = "not measured" if value is None else f"{value:.2f} {unit}"
+        shown = "not measured" if value is None else f"{value:.4g} {unit}"
         print(f"{name}: {shown}{'  (' + note + ')' if note else ''}", flush=True)
 
     def write(self, path):
@@ -197,7 +200,7 @@ def epoch_figures(figures, label, rows, images):
 
 
 # Longest each part may run on the GPU (seconds), inside the overall budget.
-CAPS = {"ph2": 300, "resume": 60, "evaluate": 75, "isic": 120}
+CAPS = {"ph2": 300, "resume": 60, "evaluate": 75, "agreement": 60, "isic": 120}
 
 
 class Budget:
@@ -246,6 +249,29 @@ def ph2_parts(figures, budget, work, setup, log):
     return run, data
 
 
+def agreement_part(figures, budget, work, run, data, log):
+    """The same 8 test predictions on the default device and on the CPU (stripes?)."""
+    import numpy as np
+
+    import gpu_agreement
+
+    stacks = {}
+    for name, env in (("accelerator", None), ("cpu", {"JAX_PLATFORMS": "cpu"})):
+        timeout = budget.timeout("agreement")
+        path = work / f"agreement_{name}.npy"
+        if timeout and (run / "best.weights.h5").is_file():
+            run_command(["benchmarks/gpu_train.py", "--child-predict", run, data, path], log,
+                        timeout, env)
+        if path.is_file():
+            stacks[name] = np.load(path)
+    if len(stacks) < 2:
+        figures.add("accelerator vs CPU predictions", None, "", "time budget spent or no weights")
+        return
+    for name, (value, unit) in gpu_agreement.compare(stacks["accelerator"], stacks["cpu"]).items():
+        figures.add(name, value, unit, f"first {len(stacks['cpu'])} PH2 test images")
+    gpu_agreement.save_sheet(work / "agreement.png", stacks["accelerator"], stacks["cpu"])
+
+
 def isic_parts(figures, budget, work, setup, log):
     """Two epochs on ISIC 2018-sized arrays per batch setting; returns their histories."""
     train, val = setup["isic"]
@@ -273,7 +299,8 @@ def write_outputs(out, figures, ph2_run, isic_rows):
     figures.write(out / "figures.csv")
     for source, name in ((ph2_run / "history.csv", "history_ph2.csv"),
                          (ph2_run / "training_curves.png", "training_curves.png"),
-                         (ph2_run / "evaluation" / "test" / "samples.png", "samples.png")):
+                         (ph2_run / "evaluation" / "test" / "samples.png", "samples.png"),
+                         (ph2_run.parent / "agreement.png", "agreement.png")):
         if source.is_file():
             shutil.copyfile(source, out / name)
     if isic_rows:
@@ -288,9 +315,13 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--child-train"]:
         return child_train(argv[1:])
+    if argv[:1] == ["--child-predict"]:
+        import gpu_agreement
+
+        return gpu_agreement.predict_first(*argv[1:4])
     args = build_parser().parse_args(argv)
     if args.budget_s is None:
-        args.budget_s = 3600.0 if args.smoke else 480.0
+        args.budget_s = 3600.0 if args.smoke else 540.0
     out, work = Path(args.out), Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -305,7 +336,8 @@ def main(argv=None):
           flush=True)
     figures, budget = Figures(device), Budget(args.budget_s, args.smoke)
     with open(out / "gpu_train.log", "w") as log:
-        ph2_run, _ = ph2_parts(figures, budget, work, setup, log)
+        ph2_run, ph2_data = ph2_parts(figures, budget, work, setup, log)
+        agreement_part(figures, budget, work, ph2_run, ph2_data, log)
         isic_rows = isic_parts(figures, budget, work, setup, log)
     write_outputs(out, figures, ph2_run, isic_rows)
     print(f"\nwritten to {out}: " + ", ".join(sorted(p.name for p in out.iterdir())), flush=True)
