@@ -47,6 +47,10 @@ def build_parser():
     parser.add_argument("--budget-s", type=float, default=None,
                         help="no part starts after this many seconds; each is cut at the rest "
                         "(default 540, with --smoke 3600)")
+    parser.add_argument("--steady-only", action="store_true",
+                        help="only steady-state epochs, for a short device session: 77 training "
+                        "and 14 validation images (whole batches of 7: one compiled shape each), "
+                        "as many epochs as the budget allows")
     return parser
 
 
@@ -200,7 +204,8 @@ def epoch_figures(figures, label, rows, images):
 
 
 # Longest each part may run on the GPU (seconds), inside the overall budget.
-CAPS = {"ph2": 300, "resume": 60, "evaluate": 75, "agreement": 60, "isic": 120}
+CAPS = {"ph2": 300, "resume": 60, "evaluate": 75, "agreement": 60, "isic": 120,
+        "steady": 3600}
 
 
 class Budget:
@@ -295,6 +300,20 @@ def isic_parts(figures, budget, work, setup, log):
     return histories
 
 
+def steady_part(figures, budget, work, setup, log):
+    """Epochs of the paper's recipe on PH2-like data with no partial batch, until the
+    budget ends the run; returns its folder."""
+    data, run = write_isic_arrays(work / "steady", 77, 14, setup["size"]), work / "steady_run"
+    _, first, _ = run_command(train_args(data, run, "isic2018", setup["preset"], "--epochs", 1000),
+                              log, budget.timeout("steady"))
+    rows = read_history(run)
+    figures.add("77/14 first step, cold", first, "s")
+    figures.add("77/14 epoch 1 (compilation included)", rows[0]["seconds"] if rows else None, "s",
+                f"{len(rows)} epochs in the budget")
+    epoch_figures(figures, "77/14", rows, 77)
+    return run
+
+
 def write_outputs(out, figures, ph2_run, isic_rows):
     figures.write(out / "figures.csv")
     for source, name in ((ph2_run / "history.csv", "history_ph2.csv"),
@@ -336,6 +355,12 @@ def main(argv=None):
           flush=True)
     figures, budget = Figures(device), Budget(args.budget_s, args.smoke)
     with open(out / "gpu_train.log", "w") as log:
+        if args.steady_only:
+            run = steady_part(figures, budget, work, setup, log)
+            figures.write(out / "figures.csv")
+            if (run / "history.csv").is_file():
+                shutil.copyfile(run / "history.csv", out / "history_steady.csv")
+            return 0
         ph2_run, ph2_data = ph2_parts(figures, budget, work, setup, log)
         agreement_part(figures, budget, work, ph2_run, ph2_data, log)
         isic_rows = isic_parts(figures, budget, work, setup, log)

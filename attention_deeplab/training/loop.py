@@ -2,6 +2,7 @@
 import contextlib
 import math
 import time
+import weakref
 from pathlib import Path
 
 import keras
@@ -50,10 +51,35 @@ def _schedule(model, state):
     return schedule
 
 
+# The models built by `build_from_first_batch` (a model is built once).
+_BUILT = weakref.WeakSet()
+
+
+def build_from_first_batch(model, sequence):
+    """Builds a compiled model's loss and metrics from the shapes of `sequence`'s
+    first batch, as `fit` and `evaluate` would, without their reading it through
+    the loader's worker threads.
+
+    Keras's own build (`_symbolic_build`) draws that batch from a started
+    PyDataset enqueuer and leaves it running. On JAX and PyTorch the first epoch
+    of each process then trained on the wrong batches: PH2's 12 as 1..9, 0, 1, 2
+    (two left out, two twice), 5 of ISIC-like batches as 1..4, 0; its partial
+    batch first compiled in epoch 2 (about 100 s on an H100). TensorFlow reads
+    through tf.data, which restarts the loader, and is left alone (its
+    distributed models build inside their strategy's scope).
+    """
+    if keras.backend.backend() == "tensorflow" or not hasattr(model, "_symbolic_build"):
+        return
+    if model not in _BUILT and len(sequence):
+        model._symbolic_build(data_batch=sequence[0])
+        _BUILT.add(model)
+
+
 def _fit_epoch(model, train, epoch, epochs, verbose, feed=None):
     """One epoch of `fit` on `train` (or on `feed`, the engine's view of it);
     a clear error on a NaN or infinite loss."""
     train.epoch = epoch
+    build_from_first_batch(model, train)
     guard = NanGuard()
     callbacks = [guard, EpochProgress(epochs)] if verbose else [guard]
     result = model.fit(train if feed is None else feed, initial_epoch=epoch, epochs=epoch + 1, shuffle=False,
@@ -94,6 +120,7 @@ def _validate(model, twin, stats, val, clock, compiled=None):
             if twin is not None:
                 model.set_weights(twin.get_weights())
     with clock.part("validation"):
+        build_from_first_batch(evaluator, val)  # the twin's first evaluate
         return evaluator.evaluate(val, return_dict=True, verbose=0)
 
 
