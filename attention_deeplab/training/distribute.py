@@ -6,10 +6,10 @@
   machine and the same command on each; `--data-parallel` then uses
   `tf.distribute.MultiWorkerMirroredStrategy`, the same engine across machines.
 - JAX: `keras.distribution.DataParallel` over `keras.distribution.list_devices()`.
-  Several machines: `keras.distribution.initialize()` (it wraps
-  `jax.distributed.initialize`, configured by the `KERAS_DISTRIBUTION_*`
-  variables) joins the processes when `KERAS_DISTRIBUTION_NUM_PROCESSES` is
-  set, after which the device list spans all of them.
+  Several machines: the `KERAS_DISTRIBUTION_*` variables of
+  `keras.distribution.initialize()` describe the processes, which join through
+  `jax.distributed.initialize` (called here, for its heartbeat timeout) when
+  `KERAS_DISTRIBUTION_NUM_PROCESSES` is set; the device list then spans them all.
 - PyTorch: Keras has no engine for it, so a clear error.
 The batch size given is the global batch: it must divide by the device count.
 Over several workers each reads its own part of every global batch (see
@@ -26,11 +26,17 @@ import numpy as np
 
 from attention_deeplab.errors import TrainingError
 
-# Seconds a collective may wait for a worker before it fails. A killed worker
-# is noticed sooner by the engines' heartbeats; this bounds what they miss. It
-# must exceed the longest gap between two workers' steps: the first step's
-# tracing of the full network on a CPU takes minutes.
+# Seconds a TensorFlow collective may wait for a worker before it fails. A
+# killed worker is noticed sooner (in about a second in the tests); this bounds
+# what that misses. It must exceed the longest gap between two workers' steps:
+# the first step's tracing of the full network on a CPU takes minutes.
 COLLECTIVE_TIMEOUT = 600
+# Seconds without a heartbeat after which JAX's distributed service declares a
+# worker dead and aborts the others; JAX lets no timeout be set on its CPU
+# collectives, so this is its bound. At JAX's default, 100, the survivor of a
+# `kill -9` was aborted 90 s after it had printed the error. Heartbeats come from
+# a thread of their own: a worker busy 30 s in Python was not declared dead at 5 s.
+HEARTBEAT_TIMEOUT = 20
 
 
 def _fail(text):
@@ -71,7 +77,8 @@ def tf_cluster(environ=os.environ):
 
 
 def jax_cluster(environ=os.environ):
-    """(processes, this process's id) from `KERAS_DISTRIBUTION_*`, or None when unset.
+    """(processes, this process's id, the coordinator's host:port) from
+    `KERAS_DISTRIBUTION_*`, or None when unset.
 
     Raises:
         TrainingError: a missing or malformed coordinator address, count or id.
@@ -79,7 +86,8 @@ def jax_cluster(environ=os.environ):
     count = environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "").strip()
     if not count:
         return None
-    address = environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES", "").split(",")[0].strip()
+    addresses = environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES", "").split(",")
+    address = addresses[0].strip()
     if ":" not in address:
         _fail("KERAS_DISTRIBUTION_JOB_ADDRESSES must give the coordinator's address as "
               f"host:port (worker 0's machine), got {address!r}")
@@ -88,7 +96,10 @@ def jax_cluster(environ=os.environ):
         _fail(f"KERAS_DISTRIBUTION_NUM_PROCESSES ({count!r}) and "
               f"KERAS_DISTRIBUTION_PROCESS_ID ({process!r}) must be whole numbers, "
               "the id below the count")
-    return int(count), int(process)
+    if len(addresses) not in (1, int(count)):  # as keras.distribution.initialize checks
+        _fail(f"KERAS_DISTRIBUTION_JOB_ADDRESSES lists {len(addresses)} addresses for "
+              f"{count} processes: give the coordinator's alone, or one per process")
+    return int(count), int(process), address
 
 
 def _check_batch(batch_size, devices, workers):
@@ -122,12 +133,15 @@ def _tf_strategy(workers):
     return tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
 
 
-def _jax_join(processes, process):
+def _jax_join(processes, process, address):
     import jax
 
     # The CPU backend's collectives across processes (GPUs use their own).
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    keras.distribution.initialize()
+    # What keras.distribution.initialize() does, which cannot pass a timeout,
+    # less its shared random seed: `train` seeds every worker alike right after.
+    jax.distributed.initialize(address, processes, process,
+                               heartbeat_timeout_seconds=HEARTBEAT_TIMEOUT)
     if jax.process_count() != processes:
         _fail(f"only {jax.process_count()} of {processes} processes joined")
 
@@ -174,7 +188,7 @@ class DataParallel:
             if cluster:
                 _check_batch(batch_size, cluster[0], cluster[0])
                 _jax_join(*cluster)
-                self.workers, self.worker = cluster
+                self.workers, self.worker = cluster[:2]
             devices = keras.distribution.list_devices()
             # Each process reads its own part of the batches (`shard`).
             self._engine = keras.distribution.DataParallel(

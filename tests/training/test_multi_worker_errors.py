@@ -32,16 +32,25 @@ def test_multi_worker_malformed_tf_config(text, message):
         tf_cluster({"TF_CONFIG": text})
 
 
+def test_multi_worker_jax_variables_read():
+    """The first address is the coordinator's, as keras.distribution.initialize reads it."""
+    environ = {"KERAS_DISTRIBUTION_JOB_ADDRESSES": "host1:1234,host2:1234",
+               "KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": "1"}
+    assert jax_cluster(environ) == (2, 1, "host1:1234")
+    assert jax_cluster({}) is None
+
+
 @pytest.mark.parametrize("environ, message", [
     ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": "0"},
      "KERAS_DISTRIBUTION_JOB_ADDRESSES must give the coordinator's address"),
     ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": "2",
       "KERAS_DISTRIBUTION_JOB_ADDRESSES": "localhost:1234"}, "the id below the count"),
+    ({"KERAS_DISTRIBUTION_NUM_PROCESSES": "3", "KERAS_DISTRIBUTION_PROCESS_ID": "0",
+      "KERAS_DISTRIBUTION_JOB_ADDRESSES": "a:1,b:1"}, "lists 2 addresses for 3 processes"),
 ])
 def test_multi_worker_jax_variables(environ, message):
     with pytest.raises(TrainingError, match=message):
         jax_cluster(environ)
-    assert jax_cluster({}) is None
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="reads TF_CONFIG")
