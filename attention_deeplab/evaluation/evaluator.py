@@ -4,7 +4,6 @@ Called by ``Evaluate_Skin.py``. Everything is written to one folder (by default
 ``<run-dir>/evaluation/<split>``, ``_tta`` appended under test-time flips) so an
 evaluation is never only on stdout.
 """
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.datasets import DATASETS
 from attention_deeplab.evaluation import figures, native
 from attention_deeplab.evaluation.report import (
-    EvaluationContext, build_report, format_table, write_per_image_csv)
+    EvaluationContext, build_report, format_table, write_metrics_json, write_per_image_csv)
 from attention_deeplab.inference.arrays import predict_array
 from attention_deeplab.inference.model import build_inference_model
 from attention_deeplab.locations import (
@@ -114,7 +113,7 @@ def default_out(run_dir, weights, dataset, split, tta):
 def write_outputs(out, scores, images, ids, report, probabilities=None):
     """metrics.json, per_image.csv, probabilities.npy if given, and the figures."""
     out = figures.ensure_dir(out)
-    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_metrics_json(out / METRICS_NAME, report)
     write_per_image_csv(out / PER_IMAGE_NAME, ids, scores.counts, scores.per_image)
     if probabilities is not None:
         np.save(out / PROBABILITIES_NAME, probabilities)

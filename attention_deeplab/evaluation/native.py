@@ -8,7 +8,6 @@ sizes cannot be stacked, so counts are taken image by image, and the ranking
 scores (ROC AUC, average precision) come from histograms of the probabilities
 in 2^16 levels, exact for the probabilities rounded to 1/65535.
 """
-import json
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from tqdm import tqdm
 from attention_deeplab import metrics
 from attention_deeplab.data.image_files import read_mask
 from attention_deeplab.evaluation import figures
-from attention_deeplab.evaluation.report import write_per_image_csv
+from attention_deeplab.evaluation.report import write_metrics_json, write_per_image_csv
 from attention_deeplab.inference.arrays import resize_probabilities
 from attention_deeplab.inference.overlays import save_mask
 from attention_deeplab.locations import METRICS_NAME, PER_IMAGE_NAME
@@ -125,7 +124,7 @@ def score_native(probabilities, sources, ids, threshold=0.5, masks_out=None):
 def write_native(out, scores, ids, report):
     """metrics.json, per_image.csv, ROC.png, Precision_recall.png (masks/ come while scoring)."""
     out = Path(out)
-    (out / METRICS_NAME).write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
+    write_metrics_json(out / METRICS_NAME, report)
     write_per_image_csv(out / PER_IMAGE_NAME, ids, scores.counts, scores.per_image)
     figures.plot_roc(scores.curve, scores.pooled["auc"], out / "ROC.png",
                      title="ROC curve (native resolution)")

@@ -1,5 +1,6 @@
 """What an evaluation reports: metrics.json's content, per_image.csv and the printed table."""
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import numpy as np
 
 from attention_deeplab import metrics
 from attention_deeplab.datasets import DATASETS
+from attention_deeplab.files import write_text_atomic
 
 TABLE_ROWS = (("f1", "F1 (Dice)"), ("jaccard", "Jaccard (IoU)"), ("accuracy", "Accuracy"),
               ("sensitivity", "Sensitivity"), ("specificity", "Specificity"),
@@ -16,6 +18,12 @@ TABLE_ROWS = (("f1", "F1 (Dice)"), ("jaccard", "Jaccard (IoU)"), ("accuracy", "A
 # The paper's columns as its code computed them (metrics_original.py).
 AS_ORIGINAL_ROWS = (("f1", "F1"), ("sensitivity", "SE"), ("specificity", "SP"),
                     ("accuracy", "AC"), ("jaccard", "JS (= AC)"), ("auc", "AUC (= (SE+SP)/2)"))
+
+
+def write_metrics_json(path, report):
+    """metrics.json: the report in its own key order, strict JSON, written atomically
+    (a run folder watched during an evaluation never shows half a file)."""
+    write_text_atomic(path, json.dumps(report, indent=2, allow_nan=False) + "\n")
 
 
 def write_per_image_csv(path, ids, counts, per_image):
