@@ -52,10 +52,33 @@ def clear_run(run_dir):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _skipping_optimizer(function, model, path):
+    """`keras.saving.save_weights` or `load_weights` of the model's own weights only.
+
+    Once its optimizer is built, Keras puts Adam's two moments into a model's
+    weights file too: 689 MB instead of 231 MB for the full network, written
+    after every epoch whose validation loss improves. Inference never reads them,
+    and the resume state keeps the optimizer in its own optimizer.npz. A Keras
+    without `objects_to_skip` (before 3.6) reads and writes the whole file.
+    """
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        function(model, path, objects_to_skip=[optimizer] if optimizer is not None else None)
+    except TypeError as error:
+        if "objects_to_skip" not in str(error):
+            raise
+        function(model, path)
+
+
+def save_model_weights(model, path):
+    """The model's weights, not its optimizer's, to a `.weights.h5` file."""
+    _skipping_optimizer(keras.saving.save_weights, model, path)
+
+
 def save_weights_atomic(model, path):
-    """`model.save_weights` through a temporary file and a rename."""
+    """`save_model_weights` through a temporary file and a rename."""
     with atomic_path(path, suffix=".weights.h5") as tmp:
-        model.save_weights(tmp)
+        save_model_weights(model, tmp)
 
 
 def _sha256(path):
@@ -82,7 +105,7 @@ def save_state(run_dir, model, state):
     folder = run_dir / f"state-{state['epoch']:04d}"
     shutil.rmtree(folder, ignore_errors=True)  # left by a kill during its writing
     folder.mkdir(parents=True)
-    model.save_weights(folder / WEIGHTS)
+    save_model_weights(model, folder / WEIGHTS)
     with open(folder / OPTIMIZER, "wb") as stream:
         np.savez(stream, **_optimizer_arrays(model.optimizer))
         stream.flush()
@@ -147,7 +170,8 @@ def restore_state(run_dir, model, state, writer=True):
         raise _damaged(folder / WEIGHTS, "its checksum differs from the one in state.json")
     path = folder / WEIGHTS
     try:
-        model.load_weights(path)
+        # States written before save_model_weights hold the optimizer here too.
+        _skipping_optimizer(keras.saving.load_weights, model, path)
         path = folder / OPTIMIZER
         with np.load(path) as arrays:
             saved = [arrays[key] for key in sorted(arrays.files)]

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -181,6 +182,10 @@ def assert_whole_state(run_dir):
     assert (folder / "model.weights.h5").is_file() and (folder / "optimizer.npz").is_file()
     with np.load(folder / "optimizer.npz") as arrays:
         assert len(arrays.files) > 0
+    # The optimizer's variables live in optimizer.npz alone (a third of the bytes).
+    for weights in (folder / "model.weights.h5", run_dir / "best.weights.h5"):
+        with h5py.File(weights, "r") as stream:
+            assert "layers" in stream and "optimizer" not in stream
     assert len(state["history"]) == state["epoch"]
     return state
 
