@@ -3,9 +3,10 @@
 
 The full network, compiled and trained one step so that its optimizer is built,
 as after every epoch of a run; each file written through a temporary file and a
-rename, fsync'd, best of --repeats. Claims: at most 0.4 of the baseline's bytes
-and at most 0.7 of its time (the time depends on the disk; the bytes do not),
-and the file loads back into an uncompiled model as the same weights.
+rename (no fsync: mostly the page cache's time), best of --repeats. Claims: at
+most 0.4 of the baseline's bytes and at most 0.7 of its time (the time depends
+on the disk; the bytes do not), and the file loads back into an uncompiled model
+as the same weights.
 
     python benchmarks/bench_saving.py [--repeats 3] [--size 64]
 """

@@ -56,6 +56,7 @@ def _lines(child, deadline):
                 return
             yield line
         elif child.poll() is not None:
+            yield from child.stdout  # lines still buffered when it exited
             return
 
 

@@ -262,9 +262,12 @@ class DataParallel:
 
     def feed(self, sequence):
         """What `fit` reads: the training ArraySequence `sequence` (this worker's
-        shard), or on TensorFlow over several workers a dataset of it that the
-        strategy does not split again."""
-        if self.backend != "tensorflow" or self.workers == 1:
+        shard), or on TensorFlow a dataset of it that the strategy does not split
+        again. Given the sequence itself, Keras's TensorFlow trainer reads a batch
+        through the loader's threads at every `fit` under a strategy, and each
+        epoch then trained on its batches out of order (3..11, 0, 1, 2 of 12); a
+        dataset restarts from its first batch."""
+        if self.backend != "tensorflow":
             return sequence
         import tensorflow as tf
 

@@ -2,7 +2,6 @@
 import contextlib
 import math
 import time
-import weakref
 from pathlib import Path
 
 import keras
@@ -51,10 +50,6 @@ def _schedule(model, state):
     return schedule
 
 
-# The models built by `build_from_first_batch` (a model is built once).
-_BUILT = weakref.WeakSet()
-
-
 def build_from_first_batch(model, sequence):
     """Builds a compiled model's loss and metrics from the shapes of `sequence`'s
     first batch, as `fit` and `evaluate` would, without their reading it through
@@ -64,15 +59,16 @@ def build_from_first_batch(model, sequence):
     PyDataset enqueuer and leaves it running. On JAX and PyTorch the first epoch
     of each process then trained on the wrong batches: PH2's 12 as 1..9, 0, 1, 2
     (two left out, two twice), 5 of ISIC-like batches as 1..4, 0; its partial
-    batch first compiled in epoch 2 (about 100 s on an H100). TensorFlow reads
-    through tf.data, which restarts the loader, and is left alone (its
-    distributed models build inside their strategy's scope).
+    batch first compiled in epoch 2 (about 100 s on an H100). TensorFlow without
+    a strategy builds without reading; with one, `fit` reads a `DataParallel.feed`
+    dataset, which restarts from its first batch.
     """
-    if keras.backend.backend() == "tensorflow" or not hasattr(model, "_symbolic_build"):
+    if keras.backend.backend() == "tensorflow":
         return
-    if model not in _BUILT and len(sequence):
+    # What Keras's build checks (private names: a Keras that renames them fails here).
+    parts = (model._compile_metrics, model._compile_loss, model.optimizer)
+    if len(sequence) and any(part is not None and not part.built for part in parts):
         model._symbolic_build(data_batch=sequence[0])
-        _BUILT.add(model)
 
 
 def _fit_epoch(model, train, epoch, epochs, verbose, feed=None):

@@ -58,16 +58,10 @@ def _skipping_optimizer(function, model, path):
     Once its optimizer is built, Keras puts Adam's two moments into a model's
     weights file too: 689 MB instead of 231 MB for the full network, written
     after every epoch whose validation loss improves. Inference never reads them,
-    and the resume state keeps the optimizer in its own optimizer.npz. A Keras
-    without `objects_to_skip` (before 3.6) reads and writes the whole file.
+    and the resume state keeps the optimizer in its own optimizer.npz.
     """
     optimizer = getattr(model, "optimizer", None)
-    try:
-        function(model, path, objects_to_skip=[optimizer] if optimizer is not None else None)
-    except TypeError as error:
-        if "objects_to_skip" not in str(error):
-            raise
-        function(model, path)
+    function(model, path, objects_to_skip=None if optimizer is None else [optimizer])
 
 
 def save_model_weights(model, path):

@@ -1,6 +1,6 @@
 """Two workers on localhost, each running the same Train_Skin_Lesion_Segmentation.py
 command on a CPU: TensorFlow (TF_CONFIG, MultiWorkerMirroredStrategy) and JAX
-(KERAS_DISTRIBUTION_*, keras.distribution.initialize over gloo).
+(the KERAS_DISTRIBUTION_* variables, jax.distributed.initialize over gloo).
 
 The stand-in model keeps the launches within about three minutes on two cores
 (the tiny preset traces for a minute or more in each worker); what is tested
