@@ -1,6 +1,7 @@
 """The machinery of `gpu_train.py`: child commands timed with their first training
 step, their history.csv read back, every figure printed and kept for figures.csv."""
 import csv
+import json
 import os
 import statistics
 import subprocess
@@ -131,3 +132,25 @@ class Budget:
     def timeout(self, part):
         """Seconds the part may take, or 0 when the budget is spent."""
         return max(0.0, min(self.caps[part] * self.scale, self.deadline - time.time()))
+
+
+def write_isic_arrays(folder, train, val, size):
+    """Prepared-array-like uint8 images with a dark disc (the mask) and a split.json."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:size, :size]
+    folder.mkdir(parents=True, exist_ok=True)
+    for split, count in (("train", train), ("val", val)):
+        images = rng.integers(150, 220, (count, size, size, 3), dtype=np.uint8)
+        masks = np.zeros((count, size, size), np.uint8)
+        for i in range(count):
+            cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
+            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < (size // 6) ** 2
+            images[i][disc] //= 3
+            masks[i][disc] = 255
+        np.save(folder / f"data_{split}.npy", images)
+        np.save(folder / f"mask_{split}.npy", masks)
+    (folder / "split.json").write_text(json.dumps(
+        {"dataset": "isic2018", "fingerprint": f"gpu-train-{train}-{val}-{size}"}))
+    return folder

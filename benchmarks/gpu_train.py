@@ -23,7 +23,6 @@ and samples.png of the PH2 run, and agreement.png.
 """
 import argparse
 import csv
-import json
 import os
 import shutil
 import sys
@@ -36,6 +35,7 @@ from gpu_runner import (
     epoch_figures,
     read_history,
     run_command,
+    write_isic_arrays,
 )
 
 
@@ -74,28 +74,6 @@ def prepare_ph2(work, size, log):
     run_command(["Prepare_ph2.py", "--data-dir", raw, "--out", prepared, "--size", size,
                  "--no-progress"], log, timeout=600)
     return prepared
-
-
-def write_isic_arrays(folder, train, val, size):
-    """Prepared-array-like uint8 images with a dark disc (the mask) and a split.json."""
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[:size, :size]
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, count in (("train", train), ("val", val)):
-        images = rng.integers(150, 220, (count, size, size, 3), dtype=np.uint8)
-        masks = np.zeros((count, size, size), np.uint8)
-        for i in range(count):
-            cy, cx = rng.integers(size // 4, 3 * size // 4, 2)
-            disc = (yy - cy) ** 2 + (xx - cx) ** 2 < (size // 6) ** 2
-            images[i][disc] //= 3
-            masks[i][disc] = 255
-        np.save(folder / f"data_{split}.npy", images)
-        np.save(folder / f"mask_{split}.npy", masks)
-    (folder / "split.json").write_text(json.dumps(
-        {"dataset": "isic2018", "fingerprint": f"gpu-train-{train}-{val}-{size}"}))
-    return folder
 
 
 CAPS = {"ph2": 300, "resume": 60, "evaluate": 75, "agreement": 60, "isic": 120,
