@@ -7,6 +7,8 @@ older run folders load (missing keys take their defaults) and keys written by
 newer versions survive a round trip (`extra`).
 """
 import dataclasses
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,8 +17,23 @@ from attention_deeplab.files import read_json, write_json_atomic
 CONFIG_NAME = "config.json"
 # The original recipe (Azad et al. 2020, and its training script).
 LR_SCHEDULE = {"monitor": "val_loss", "factor": 0.1, "patience": 7, "min_delta": 1e-4}
-# What makes two runs different runs: resuming across a change would mix them.
-IDENTITY_KEYS = ("data_fingerprint", "model", "batch_size", "lr", "seed", "augment")
+# The keys of config.json a resumed run may change, as none changes its epochs'
+# results: a longer run; the data's folder (its fingerprint must match); the backend
+# and software versions, which compute the same epochs with other rounding
+# (history.csv names each epoch's backend). Every other key must match.
+RESUMABLE_KEYS = ("epochs", "data_dir", "keras_backend", "versions")
+# Weights files, compared as files: another path to the same file is the same start.
+PATH_KEYS = ("backbone_weights", "init_weights")
+# How the command line names a key, for the refusal of a different run.
+OPTION_NAMES = {
+    "dataset": "--dataset", "data_fingerprint": "--data-dir's arrays",
+    "batch_size": "--batch-size", "lr": "--lr", "backbone_weights": "--backbone-weights",
+    "init_weights": "--init-weights", "augment": "--augment",
+    "mixed_precision": "--mixed-precision", "seed": "--seed",
+    "data_parallel": "--data-parallel", "precise_bn": "--precise-bn",
+    "precise_bn_images": "--precise-bn-images", "model.preset": "--preset",
+    "model.attention": "--no-attention", "model.output_stride": "--output-stride",
+    "model.input_shape": "the images' size"}
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,8 @@ class RunConfig:
         data_parallel: bool. Synchronous training over all local devices.
         precise_bn: bool. Recompute batch-norm statistics before each validation.
         precise_bn_images: int. Training images for those statistics.
-        keras_backend: str. The backend it trained on.
+        keras_backend: str. The backend of its latest start (history.csv names
+            each epoch's).
         optimizer, loss, lr_schedule, checkpoint: the paper's recipe, recorded.
         versions: dict. Software versions.
         extra: dict. Keys of config.json this version does not know, kept as read.
@@ -89,10 +107,38 @@ class RunConfig:
                    extra={k: v for k, v in payload.items() if k not in known})
 
     def differences(self, other):
-        """The identity keys on which `other` describes a different run, as (key, ours, theirs)."""
-        ours, theirs = self.to_json(), other.to_json()
-        return [(key, ours.get(key), theirs.get(key)) for key in IDENTITY_KEYS
-                if ours.get(key) != theirs.get(key)]
+        """What makes `other` a different run, as (option, ours, theirs): every key
+        of config.json but RESUMABLE_KEYS, the model's options one by one."""
+        ours, theirs = _flat(self), _flat(other)
+        keys = list(ours) + [key for key in theirs if key not in ours]
+        return [(OPTION_NAMES.get(key, key), ours.get(key), theirs.get(key)) for key in keys
+                if key not in RESUMABLE_KEYS and not _same(key, ours.get(key), theirs.get(key))]
+
+
+def _flat(config):
+    """config.json's dict as read back (lists, not tuples), the model's options as
+    `model.<name>` keys."""
+    payload = json.loads(json.dumps(config.to_json()))
+    model = payload.pop("model", None)
+    for key, value in (model.items() if isinstance(model, dict) else [("", model)]):
+        payload[f"model.{key}" if key else "model"] = value
+    return payload
+
+
+def _same(key, a, b):
+    """Equal values; for a weights path, the same file (symlinks resolved, hard links
+    by inode), not a copy of it, whose content this does not read."""
+    if a == b:
+        return True
+    if key not in PATH_KEYS or not (isinstance(a, str) and isinstance(b, str)) \
+            or "pascal_voc" in (a, b):  # the download, not a path
+        return False
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one is missing: no file to be the same
+        return False
 
 
 def read_config(run_dir):

@@ -84,8 +84,9 @@ def read_history(run_dir):
     if not path.is_file():
         return []
     with open(path) as stream:
-        return [{k: float(v) if v not in ("", None) else None for k, v in row.items()}
-                for row in csv.DictReader(stream)]
+        # "backend" stays a name; older files have no such column.
+        return [{k: v if k == "backend" else float(v) if v not in ("", None) else None
+                 for k, v in row.items()} for row in csv.DictReader(stream)]
 
 
 def median_of(rows, column, first_epoch=2):

@@ -101,7 +101,8 @@ def _epoch_row(epoch, logs, val, lr):
     val = {key: float(value) for key, value in val.items()}
     return {"epoch": epoch + 1, "loss": logs["loss"], "val_loss": val["loss"],
             "accuracy": logs.get("accuracy"), "dice": logs.get("dice"),
-            "val_accuracy": val.get("accuracy"), "val_dice": val.get("dice"), "lr": lr}
+            "val_accuracy": val.get("accuracy"), "val_dice": val.get("dice"), "lr": lr,
+            "backend": keras.backend.backend()}
 
 
 def _validate(model, twin, stats, val, clock, compiled=None):

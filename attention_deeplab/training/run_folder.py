@@ -30,14 +30,16 @@ from attention_deeplab.run_config import CONFIG_NAME
 WEIGHTS, OPTIMIZER = "model.weights.h5", "optimizer.npz"  # in state-<epoch>/
 HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
                    "val_accuracy", "val_dice", "lr", "seconds", "seconds_steps",
-                   "seconds_precise_bn", "seconds_validation", "seconds_saving")
+                   "seconds_precise_bn", "seconds_validation", "seconds_saving",
+                   "backend")  # each epoch's: a run may resume on another backend
 
 
 def check_compatible(saved, config, run_dir):
-    """Raises TrainingError when the RunConfigs `saved` and `config` describe different runs."""
+    """Raises TrainingError, one line naming each differing option, when the
+    RunConfigs `saved` and `config` describe different runs (run_config.RESUMABLE_KEYS)."""
     changed = saved.differences(config)
     if changed:
-        diffs = "; ".join(f"{key}: {there!r} there, {now!r} now" for key, there, now in changed)
+        diffs = "; ".join(f"{name}: {there!r} there, {now!r} now" for name, there, now in changed)
         raise TrainingError(
             f"{run_dir} holds a different run ({diffs}): pass --overwrite to "
             "start it again, or choose another --run-dir")

@@ -1,6 +1,7 @@
 """Resuming: after a kill at the end of an epoch or in the middle of saving it,
 the run goes on with the batches, optimizer state and history of an uninterrupted one.
 The state is written every few minutes, at the end, and on SIGINT/SIGTERM."""
+import collections
 import csv
 import json
 import os
@@ -8,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 
 from attention_deeplab.data import loader
+from attention_deeplab.run_config import LR_SCHEDULE
 from attention_deeplab.training import run_folder, state_schedule, train
 from attention_deeplab.training.run_folder import HISTORY_COLUMNS
 
@@ -27,22 +30,45 @@ SETTINGS = dict(preset="tiny", backbone_weights="none", batch_size=4, lr=1e-2,
 
 @pytest.fixture
 def batch_log(monkeypatch):
-    """Records (epoch, batch index, image indices) of every shuffled training batch drawn.
+    """Records ("train" or "stats", epoch, batch index, image indices) of every shuffled
+    batch read: the training batches and those of the precise statistics.
 
-    Two loader threads draw batches, so the order of the calls varies from run to
-    run: compare the records as a set (each batch index maps to one set of images).
+    Two loader threads read the training batches, so the order of the reads varies
+    from run to run: compare sorted lists, which keep a batch read twice. Keras's
+    TensorFlow adapter also reads batches 0 and 1 in the calling thread, for their
+    shapes alone: those reads train nothing, and are left out.
     """
     drawn = []
-    original = loader.ArraySequence.batch_indices
+    original = loader.ArraySequence.shard_indices
 
-    def logged(self, index):
-        indices = original(self, index)
-        if self.shuffle:
-            drawn.append((self.epoch, int(index), tuple(int(i) for i in indices)))
-        return indices
+    def logged(self, index):  # what __getitem__ reads its images by
+        images, first = original(self, index)
+        kind = "train" if self.seed == SETTINGS["seed"] else "stats"  # stats: seed + 1
+        in_loader = threading.current_thread() is not threading.main_thread()
+        if self.shuffle and (kind == "stats" or in_loader):
+            drawn.append((kind, self.epoch, int(index), tuple(int(i) for i in images)))
+        return images, first
 
-    monkeypatch.setattr(loader.ArraySequence, "batch_indices", logged)
+    monkeypatch.setattr(loader.ArraySequence, "shard_indices", logged)
     return drawn
+
+
+def assert_each_batch_once(drawn, epochs, images=12):
+    """Each epoch reads each batch once, and so each training image once."""
+    reads = collections.Counter(entry[:3] for entry in drawn)
+    assert set(reads.values()) == {1}, [key for key, count in reads.items() if count > 1]
+    for kind in ("train", "stats"):
+        for epoch in range(epochs):
+            seen = sorted(i for entry in drawn if entry[:2] == (kind, epoch) for i in entry[3])
+            assert seen == list(range(images)), (kind, epoch, seen)
+
+
+@pytest.fixture
+def quick_plateau(monkeypatch):
+    """The learning-rate schedule with a patience of 1 and a min_delta no loss
+    beats: the rate falls tenfold after epoch 2, and again after epoch 3."""
+    monkeypatch.setattr("attention_deeplab.training.loop.LR_SCHEDULE",
+                        {**LR_SCHEDULE, "patience": 1, "min_delta": 100.0})
 
 
 def epochs_of(run_dir):
@@ -80,10 +106,13 @@ def kill_when(monkeypatch, condition):
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer")
 @pytest.mark.parametrize("written", ["as now", "optimizer in weights"])
 def test_resume_after_kill_matches_uninterrupted_run(
-        data_dir, tmp_path, standin_no_dropout, batch_log, state_every_epoch, written):
+        data_dir, tmp_path, standin_no_dropout, batch_log, state_every_epoch, quick_plateau,
+        written):
+    settings = {**SETTINGS, "precise_bn": "on"}
     whole = tmp_path / "whole"
-    train(data_dir, whole, epochs=3, **SETTINGS)
-    uninterrupted = [entry for entry in batch_log if entry[0] == 2]
+    train(data_dir, whole, epochs=3, **settings)
+    uninterrupted = sorted(batch_log)
+    assert_each_batch_once(uninterrupted, 3)
     batch_log.clear()
 
     resumed = tmp_path / "resumed"
@@ -92,18 +121,24 @@ def test_resume_after_kill_matches_uninterrupted_run(
             patch.setattr(run_folder, "save_model_weights", lambda model, path: model.save_weights(path))
         kill_when(patch, lambda state: "after" if state["epoch"] == 2 else None)
         with pytest.raises(KeyboardInterrupt):
-            train(data_dir, resumed, epochs=3, **SETTINGS)
+            train(data_dir, resumed, epochs=3, **settings)
     state = json.loads((resumed / "state.json").read_text())
     assert state["epoch"] == 2
     with h5py.File(resumed / state["folder"] / "model.weights.h5", "r") as stream:
         assert ("optimizer" in stream) == (written != "as now")
-    batch_log.clear()
-    summary = train(data_dir, resumed, epochs=3, **SETTINGS)
+    summary = train(data_dir, resumed, epochs=3, **settings)
     assert summary["ran"] == 1
-    assert set(batch_log) == set(uninterrupted)  # the third epoch's batches, index by index
+    # Every batch of both runs, the precise statistics' included, read once each.
+    assert sorted(batch_log) == uninterrupted
     assert epochs_of(resumed) == [1, 2, 3]
-    # Same optimizer state and schedule: the same weights as the uninterrupted run.
+    # The rate fell after epoch 2, before the kill, and again after epoch 3.
+    histories = [list(csv.DictReader(open(run / "history.csv"))) for run in (whole, resumed)]
+    for history in histories:
+        assert [float(row["lr"]) for row in history] == pytest.approx([1e-2, 1e-2, 1e-3])
     final_whole, final_resumed = standin_no_dropout[0], standin_no_dropout[-1]
+    for model in (final_whole, final_resumed):
+        assert float(model.optimizer.learning_rate.numpy()) == pytest.approx(1e-4)
+    # Same optimizer state and schedule: the same weights as the uninterrupted run.
     for a, b in zip(final_whole.get_weights(), final_resumed.get_weights()):
         np.testing.assert_allclose(a, b, atol=1e-5)
     states = [json.loads((run / "state.json").read_text()) for run in (whole, resumed)]

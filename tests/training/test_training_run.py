@@ -67,7 +67,7 @@ def test_different_run_refused_unless_overwrite(data_dir, tmp_path, standin, cap
     assert script.main(argv + ["--batch-size", "2"]) == 1
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1
-    assert "batch_size: 4 there, 2 now" in error and "--overwrite" in error
+    assert "--batch-size: 4 there, 2 now" in error and "--overwrite" in error
     assert script.main(argv + ["--batch-size", "2", "--overwrite"]) == 0
     assert config_json(run_dir)["batch_size"] == 2
     assert len(history(run_dir)) == 1
