@@ -83,7 +83,7 @@ def _train_model(splits, config, state, run_dir, verbose, parallel):
         with parallel.build_scope() if parallel else contextlib.nullcontext():
             # A resumed run's own weights replace any start: fetch nothing then.
             start = (None, None) if state else (config.backbone_weights, config.init_weights)
-            model = build_model(config.model, *start, config.lr)
+            model = build_model(config.model, *start, config.lr, data_parallel=bool(parallel))
             if state is not None:
                 restore_state(run_dir, model, state,
                               writer=parallel is None or parallel.is_chief)

@@ -46,7 +46,30 @@ def _load_init_weights(model, path):
         raise TrainingError(f"--init-weights {path} does not fit the model: {reason}") from error
 
 
-def build_model(options, backbone_weights, init_weights, lr):
+def _layers(model):
+    """Every layer of `model`, nested models included."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _layers(layer)
+
+
+def synchronize_batch_norm(model):
+    """Makes `model`'s batch norms normalise over the global batch under a
+    TensorFlow strategy, as one device does, not over each device's share.
+
+    Keras's `synchronized=True`, a flag read at each call: the weights and their
+    names stay the same. JAX needs none: its jit over the sharded batch computes
+    the whole batch's statistics (tests/training/test_data_parallel_batch_norm.py).
+    """
+    if keras.backend.backend() != "tensorflow":
+        return
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
+
+
+def build_model(options, backbone_weights, init_weights, lr, data_parallel=False):
     """Builds and compiles the model to train (Adam, binary cross-entropy, as the original).
 
     Args:
@@ -55,6 +78,8 @@ def build_model(options, backbone_weights, init_weights, lr):
             Ignored when `init_weights` is given.
         init_weights: str or None. Weights of a whole previous model to start from.
         lr: float. Adam's learning rate.
+        data_parallel: bool. Built for a data-parallel engine: batch norm then
+            normalises over the global batch. Defaults to False.
 
     Returns:
         keras.Model, compiled with accuracy and pooled Dice metrics.
@@ -69,4 +94,6 @@ def build_model(options, backbone_weights, init_weights, lr):
         raise TrainingError(f"cannot build the model with {what}: {error}{hint}") from error
     if init_weights:
         _load_init_weights(model, init_weights)
+    if data_parallel:  # faithful: the paper's batch of 7 on one GPU is normalised as one
+        synchronize_batch_norm(model)
     return compile_model(model, learning_rate=lr, metrics=("accuracy", PooledDice()))

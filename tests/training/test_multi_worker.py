@@ -203,8 +203,9 @@ def test_multi_worker_same_batches(two_workers):
 @pytest.mark.slow
 def test_multi_worker_loss_equals_single_process(two_workers):
     """The same global batch of 4 over 2 devices, in two processes or one. Batch
-    norm normalises each device's 2 images by their own statistics in both, so
-    only float32 rounding may differ: 1e-5 relative, ~100 ulps."""
+    norm normalises the whole global batch of 4 in both (synchronized across
+    workers and devices), so only float32 rounding may differ: 1e-5 relative,
+    ~100 ulps. That this equals one device: test_data_parallel_batch_norm.py."""
     _, _, folder = two_workers
     rows = [(folder / name / "history.csv").read_text().splitlines()[1].split(",")
             for name in ("run", "single")]
