@@ -95,4 +95,5 @@ def test_a_stale_citation_is_reported(citation, problem):
 
 def test_a_later_name_belongs_to_the_file_cited_before_it():
     text = "`tests/conftest.py::repo_root`, `::original_checkpoint_dir` and `::nothing`"
-    assert stale_citations(text, repository_files()) == ["tests/conftest.py::nothing: not defined there"]
+    assert stale_citations(text, repository_files()) == [
+        "tests/conftest.py::nothing: not defined there"]
