@@ -5,7 +5,7 @@
 - training: `--preset tiny --backbone-weights none --epochs 1 --batch-size 4` and a
   temporary `--run-dir` in place of `output/<dataset>/`;
 - an authors' checkpoint: a file in their format (Keras-2 HDF5, no extension) filled
-  by the probe formula of ../shared/fixtures/original_checkpoint.
+  by the probe formula of tests/fixtures/original_checkpoint.
 The README's `make` commands are what CI and the demo run.
 """
 import re

@@ -4,6 +4,9 @@
 2. The authors' Keras-2 HDF5 checkpoints (weights-only or whole-model, usually
    without an extension), loaded by order: their auto-generated layer names
    (`conv2d_22`, `dense_1`) differ between Keras versions, their order does not.
+   Tested with files of this format written from the weights of a probe whose output
+   the original network's own code computed (tests/fixtures/original_checkpoint/),
+   not with a checkpoint released by the authors.
 3. The Deeplabv3+ PASCAL VOC start (bonlime/keras-deeplab-v3-plus release 1.1),
    also Keras-2 HDF5, loaded by layer name as the original did.
 Nothing is loaded half-way: on any error the model keeps the weights it had.
