@@ -45,7 +45,8 @@ test-backends: $(BACKENDS_STAMP)
 	    tests/end_to_end/test_cross_validation_script.py \
 	    tests/training/test_first_epoch_batches.py tests/training/test_multi_worker.py
 
-bench: $(STAMP)
+# bench_backends.py measures JAX and PyTorch against TensorFlow: their packages first.
+bench: $(BACKENDS_STAMP)
 	bash scripts/bench.sh $(PY)
 
 clean:
