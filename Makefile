@@ -46,7 +46,8 @@ test-backends: $(BACKENDS_STAMP)
 	    tests/training/test_first_epoch_batches.py tests/training/test_multi_worker.py \
 	    tests/training/test_data_parallel_batch_norm.py
 
-bench: $(STAMP)
+# bench_backends.py measures JAX and PyTorch against TensorFlow: their packages first.
+bench: $(BACKENDS_STAMP)
 	bash scripts/bench.sh $(PY)
 
 clean:
