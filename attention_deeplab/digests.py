@@ -6,11 +6,13 @@ files, so it records what they held and refuses them when that changed:
 
 - Prepare records the sha256 of each array file in `split.json` (the number
   `sha256sum data_train.npy` prints), which `load_split` checks.
-- A run's `best.weights.h5` holds the sha256 of its own values as a root attribute,
-  which `load_weights_into` checks. Inside the file rather than beside it: the
-  weights and their digest are renamed into place in one step, so no kill between
-  two writes can pair new weights with an old digest (a false "damaged" forever),
-  and the state's hard link and any copy of the file carry it along.
+- A run's `best.weights.h5` ends with a line `attention_deeplab sha256 <hex>`, the
+  sha256 of every byte before it, which `load_weights_into` checks (HDF5 reads
+  nothing past its own end). Inside the file rather than beside it: the weights and
+  their digest are renamed into place in one step, so no kill between two writes can
+  pair new weights with an old digest (a false "damaged" forever), and the state's
+  hard link and any copy of the file carry it along. Over the bytes rather than the
+  values: a flip in HDF5's structure is refused too, and no dataset is read twice.
 
 Files without a digest (data prepared and runs trained before it, dataset images,
 the authors' checkpoints, weights from elsewhere) load as before, unchecked.
@@ -18,21 +20,19 @@ the authors' checkpoints, weights from elsewhere) load as before, unchecked.
 import hashlib
 import mmap
 import os
-
-import h5py
-import numpy as np
+import re
 
 from attention_deeplab.errors import WeightsFileError
 
 ARRAYS_KEY = "sha256"  # split.json: {"data_train.npy": sha256 hex of the whole file, ...}
-WEIGHTS_ATTRIBUTE = "attention_deeplab_values_sha256"  # a .weights.h5's root attribute
+TRAILER_PREFIX = b"attention_deeplab sha256 "  # a .weights.h5's last line
+TRAILER = re.compile(b"\n" + re.escape(TRAILER_PREFIX) + b"([0-9a-f]{64})\n")
+TRAILER_LENGTH = len(TRAILER_PREFIX) + 66
 CHUNK = 1 << 24  # 16 MiB: hashlib releases the GIL for each chunk
-# What h5py raises on a file whose structure a damaged byte broke.
-H5_FAILURES = (OSError, EOFError, KeyError, ValueError, RuntimeError, TypeError)
 
 
-def file_sha256(path):
-    """The sha256 hex of a file's bytes, hashed through a memory map in chunks.
+def file_sha256(path, length=None):
+    """The sha256 hex of a file's bytes (its first `length`), through a memory map in chunks.
 
     A memory map, not `read()`: no copy of the bytes, and the pages it reads are
     the ones training's memory-mapped arrays then find in the page cache, so the
@@ -40,12 +40,12 @@ def file_sha256(path):
     """
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
-        size = os.fstat(stream.fileno()).st_size
+        size = os.fstat(stream.fileno()).st_size if length is None else length
         if size:
-            with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapping:
+            with mmap.mmap(stream.fileno(), 0, access=mmap.ACCESS_READ) as mapping, \
+                    memoryview(mapping) as view:
                 for start in range(0, size, CHUNK):
-                    with memoryview(mapping)[start:start + CHUNK] as chunk:
-                        digest.update(chunk)
+                    digest.update(view[start:min(start + CHUNK, size)])
     return digest.hexdigest()
 
 
@@ -59,38 +59,27 @@ def array_damage(path, manifest):
     return "its sha256 is not the one split.json recorded when it was prepared"
 
 
-def _values_sha256(handle):
-    """The sha256 of an HDF5 file's datasets: each one's name, dtype, shape and bytes."""
-    names = []
-    handle.visititems(lambda name, item: names.append(name)
-                      if isinstance(item, h5py.Dataset) else None)
-    digest = hashlib.sha256()
-    for name in sorted(names):
-        values = np.ascontiguousarray(handle[name][()])
-        digest.update(f"{name}|{values.dtype.str}|{values.shape}\n".encode())
-        digest.update(values.tobytes())
-    return digest.hexdigest()
+def _trailer(path):
+    """(sha256 hex, trailer length) of a weights file's digest trailer, or (None, 0)."""
+    with open(path, "rb") as stream:
+        size = stream.seek(0, os.SEEK_END)
+        stream.seek(max(0, size - TRAILER_LENGTH))
+        match = TRAILER.fullmatch(stream.read())
+    return (match.group(1).decode(), TRAILER_LENGTH) if match else (None, 0)
 
 
 def embed_weights_digest(path):
-    """Writes the sha256 of a `.weights.h5` file's values into it (before its rename)."""
-    with h5py.File(path, "r+") as handle:
-        handle.attrs[WEIGHTS_ATTRIBUTE] = _values_sha256(handle)
+    """Appends to a `.weights.h5` file (before its rename) the sha256 of its bytes."""
+    digest = file_sha256(path)
+    with open(path, "ab") as stream:
+        stream.write(b"\n" + TRAILER_PREFIX + digest.encode() + b"\n")
+        stream.flush()
 
 
 def check_weights_digest(path):
-    """Raises WeightsFileError when an HDF5 weights file that records the sha256 of its
-    values no longer holds them. A file without one (older runs, others') passes."""
-    try:
-        with h5py.File(path, "r") as handle:
-            expected = handle.attrs.get(WEIGHTS_ATTRIBUTE)
-            if expected is None:
-                return
-            actual = _values_sha256(handle)
-    except H5_FAILURES as error:
-        raise WeightsFileError(path, error) from error
-    if isinstance(expected, bytes):
-        expected = expected.decode("ascii", "replace")
-    if actual != expected:
-        raise WeightsFileError(path, "its values are not those whose sha256 it recorded "
-                               "when it was written")
+    """Raises WeightsFileError when a weights file that ends with the sha256 of its
+    bytes no longer holds them. A file without one (older runs, others') passes."""
+    expected, length = _trailer(path)
+    if expected is not None and file_sha256(path, os.path.getsize(path) - length) != expected:
+        raise WeightsFileError(path, "its bytes are not those whose sha256 it recorded when "
+                               "it was written")
