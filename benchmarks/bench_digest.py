@@ -1,5 +1,5 @@
 """What checking the digests costs: the arrays' sha256 (split.json) at a training start and
-the best weights' (inside the file) at an inference start, against those starts, same run.
+the best weights' (their last line) at an inference start, against those starts, same run.
 
 Arrays of ISIC 2018's size at 256x256 (1815 training and 259 validation images, uint8,
 545 MB with their masks) are written by Prepare's own writer, which records their
@@ -10,8 +10,9 @@ sha256. Measured, best of --repeats:
   would otherwise do);
 - a training start (the baseline): `load_training_data` without digests, building and
   compiling the full network from scratch, and its first training step at batch 7;
-- the best weights' check (`check_weights_digest`) against an inference start: building
-  the full network and `load_weights_into` it (its check included).
+- the best weights' check (`check_weights_digest`: the sha256 of the file's 231 MB)
+  against an inference start: building the full network and `load_weights_into` it
+  (its check included), with the file in the page cache as after training.
 Claims: each check costs at most 5% of its start.
 
     python benchmarks/bench_digest.py [--repeats 3] [--size 256]
