@@ -49,14 +49,15 @@ def file_sha256(path, length=None):
     return digest.hexdigest()
 
 
-def array_damage(path, manifest):
-    """Why the array file `path` is damaged, or None: its sha256 differs from the one
-    `manifest` (split.json's content) recorded. None too when none was recorded."""
+def first_damaged(paths, manifest):
+    """The first of the array files `paths` whose sha256 is not the one `manifest`
+    (split.json's content) recorded, or None; a file with none recorded passes."""
     recorded = manifest.get(ARRAYS_KEY) if isinstance(manifest, dict) else None
-    expected = recorded.get(os.path.basename(path)) if isinstance(recorded, dict) else None
-    if expected is None or file_sha256(path) == expected:
-        return None
-    return "its sha256 is not the one split.json recorded when it was prepared"
+    for path in paths:
+        expected = recorded.get(os.path.basename(path)) if isinstance(recorded, dict) else None
+        if expected is not None and file_sha256(path) != expected:
+            return path
+    return None
 
 
 def _trailer(path):

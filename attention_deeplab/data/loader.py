@@ -12,7 +12,7 @@ import numpy as np
 
 from attention_deeplab.data.writer import MANIFEST
 from attention_deeplab.datasets import DATASETS
-from attention_deeplab.digests import array_damage
+from attention_deeplab.digests import first_damaged
 from attention_deeplab.errors import DataError
 from attention_deeplab.files import read_json
 
@@ -55,7 +55,8 @@ def load_split(data_dir, split, dataset=None):
         N x H x W x 1), uint8 as prepared or float64 from older runs.
 
     Raises:
-        DataError: a file is missing, or counts or sizes disagree.
+        DataError: a file is missing, counts or sizes disagree, or a file's sha256 is
+            not the one split.json recorded (digests.py).
     """
     data_dir = Path(data_dir)
     arrays = []
@@ -75,19 +76,12 @@ def load_split(data_dir, split, dataset=None):
     if images.dtype == np.uint8 and not (data_dir / MANIFEST).is_file():
         raise DataError(f"{data_dir}/split.json not found, so the arrays there may be "
                         f"from an interrupted run: {_prepare_hint(data_dir, dataset)}")
-    _check_digests(data_dir, split, dataset)
+    damaged = first_damaged([data_dir / f"{kind}_{split}.npy" for kind in ("data", "mask")],
+                            read_manifest(data_dir))
+    if damaged:
+        raise DataError(f"{damaged} is damaged (its sha256 is not the one split.json recorded "
+                        f"when it was prepared): {_prepare_hint(data_dir, dataset)}")
     return images, masks
-
-
-def _check_digests(data_dir, split, dataset):
-    """Raises a DataError naming the file when an array's bytes are not those whose
-    sha256 split.json recorded (arrays prepared before it recorded none pass)."""
-    manifest = read_manifest(data_dir)
-    for name in (f"data_{split}.npy", f"mask_{split}.npy"):
-        reason = array_damage(data_dir / name, manifest)
-        if reason:
-            raise DataError(f"{data_dir / name} is damaged ({reason}): "
-                            f"{_prepare_hint(data_dir, dataset)}")
 
 
 def _check_pair(images, masks, data_dir, split):
