@@ -12,6 +12,7 @@ import numpy as np
 
 from attention_deeplab.data.writer import MANIFEST
 from attention_deeplab.datasets import DATASETS
+from attention_deeplab.digests import first_damaged
 from attention_deeplab.errors import DataError
 from attention_deeplab.files import read_json
 
@@ -54,7 +55,8 @@ def load_split(data_dir, split, dataset=None):
         N x H x W x 1), uint8 as prepared or float64 from older runs.
 
     Raises:
-        DataError: a file is missing, or counts or sizes disagree.
+        DataError: a file is missing, counts or sizes disagree, or a file's sha256 is
+            not the one split.json recorded (digests.py).
     """
     data_dir = Path(data_dir)
     arrays = []
@@ -74,6 +76,11 @@ def load_split(data_dir, split, dataset=None):
     if images.dtype == np.uint8 and not (data_dir / MANIFEST).is_file():
         raise DataError(f"{data_dir}/split.json not found, so the arrays there may be "
                         f"from an interrupted run: {_prepare_hint(data_dir, dataset)}")
+    damaged = first_damaged([data_dir / f"{kind}_{split}.npy" for kind in ("data", "mask")],
+                            read_manifest(data_dir))
+    if damaged:
+        raise DataError(f"{damaged} is damaged (its sha256 is not the one split.json recorded "
+                        f"when it was prepared): {_prepare_hint(data_dir, dataset)}")
     return images, masks
 
 

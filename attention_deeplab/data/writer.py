@@ -8,6 +8,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 
 from attention_deeplab.data.splits import SPLITS
+from attention_deeplab.digests import ARRAYS_KEY, file_sha256
 from attention_deeplab.provenance import versions
 
 MANIFEST = "split.json"
@@ -118,9 +119,13 @@ class AtomicSet:
             self.out_dir.rmdir()  # a failed first run leaves no empty folder behind
 
     def commit(self, manifest):
-        """Renames the arrays into place, then writes ``split.json`` last."""
+        """Renames the arrays into place, then writes ``split.json`` last, with each
+        array's sha256 added to `manifest` (outside its fingerprint, which describes the
+        set's recipe: the same preparation keeps its fingerprint, and its runs resume)."""
         for rows in self.files.values():
             rows.close()
+        manifest[ARRAYS_KEY] = {f"{name}.npy": file_sha256(rows.path)
+                                for name, rows in self.files.items()}
         manifest_temp = self._temp(MANIFEST)
         manifest_temp.write_text(json.dumps(manifest, indent=2) + "\n")
         # Drop the old manifest first: should we die mid-rename, the folder has no

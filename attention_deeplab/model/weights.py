@@ -21,6 +21,7 @@ import zipfile
 import h5py
 import keras
 
+from attention_deeplab.digests import check_weights_digest
 from attention_deeplab.errors import WeightsFileError
 from attention_deeplab.model.keras2_h5 import (
     describe_layer, load_by_name, match_by_order, read_keras2_layers, weighted_layers)
@@ -81,6 +82,8 @@ def load_weights_into(model, path):
     """
     path = os.fspath(path)
     kind = detect_format(path)
+    if kind == "keras3_h5":
+        check_weights_digest(path)  # a run's best weights record their values' sha256
     with _all_or_nothing(model, path):
         if kind == "keras2_h5":
             return f"{kind}:{_load_keras2(model, path)}"

@@ -21,6 +21,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from attention_deeplab.digests import embed_weights_digest
 from attention_deeplab.errors import TrainingError
 from attention_deeplab.files import (
     atomic_path, make_temporary, read_json, write_json_atomic, write_text_atomic)
@@ -72,9 +73,11 @@ def save_model_weights(model, path):
 
 
 def save_weights_atomic(model, path):
-    """`save_model_weights` through a temporary file and a rename."""
+    """`save_model_weights` through a temporary file and a rename, with the sha256 of its
+    values inside it (digests.py: the file and its check are renamed in one step)."""
     with atomic_path(path, suffix=".weights.h5") as tmp:
         save_model_weights(model, tmp)
+        embed_weights_digest(tmp)
 
 
 def _sha256(path):
