@@ -32,7 +32,8 @@ FAST = {"Prepare_ISIC2018.py": ["--size", "64"], "Prepare_ph2.py": ["--size", "6
                                               "--epochs", "1", "--batch-size", "4", "--quiet"]}
 AUTHORS = "weight_isic18_deeplab_v3pa"
 CROSS_VALIDATION = "Compare_Runs.py --folds"
-STAND_INS = {"output/isic2018_no_attention": "output/isic2018", "output/other": "output/isic2018_official",
+STAND_INS = {"output/isic2018_no_attention": "output/isic2018",
+             "output/other": "output/isic2018_official",
              **{f"output/{name}_s{seed}": "output/isic2018" for name in ("att", "plain")
                 for seed in range(3)}}
 
@@ -75,7 +76,8 @@ def work(tmp_path_factory):
     generate("isic2018-official", 20, root / "dataset_isic18", seed=5, width_range=(60, 100))
     generate("ph2", 14, root / "dataset_ph2", seed=5, width_range=(60, 100))
     (root / "photos").mkdir()
-    for image in sorted((root / "dataset_isic18" / "ISIC2018_Task1-2_Training_Input").glob("*.jpg"))[:3]:
+    training = root / "dataset_isic18" / "ISIC2018_Task1-2_Training_Input"
+    for image in sorted(training.glob("*.jpg"))[:3]:
         shutil.copy(image, root / "photos")
     return root
 
@@ -83,8 +85,9 @@ def work(tmp_path_factory):
 def test_readme_shows_the_commands_this_test_runs():
     commands = readme_commands()
     scripts = {shlex.split(command)[1] for command in commands}
-    assert scripts == {"Prepare_ISIC2018.py", "Prepare_ph2.py", "Train_Skin_Lesion_Segmentation.py",
-                       "Evaluate_Skin.py", "Predict_Skin.py", "Compare_Runs.py", "models.py"}
+    assert scripts == {"Prepare_ISIC2018.py", "Prepare_ph2.py",
+                       "Train_Skin_Lesion_Segmentation.py", "Evaluate_Skin.py", "Predict_Skin.py",
+                       "Compare_Runs.py", "models.py"}
     assert sum("--official" in c or "--native-resolution" in c for c in commands) == 2
     assert sum(c.startswith("python Compare_Runs.py") for c in commands) == 4
 
