@@ -27,9 +27,11 @@ demo: $(STAMP)
 
 # Two processes, each test file kept in one (its module fixtures are built once).
 PYTEST_PARALLEL := -n 2 --dist loadfile
+# Each run's outcomes, so that CI can fail on a test skipped in both (scripts/check_skips.py).
+RESULTS := test-results
 
 test: $(TEST_STAMP)
-	$(PY) -m pytest $(PYTEST_PARALLEL)
+	$(PY) -m pytest $(PYTEST_PARALLEL) --junitxml=$(RESULTS)/test.xml
 
 test-fast: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not slow"
@@ -40,10 +42,12 @@ $(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
 	$(PY) -m pip install -q -r requirements-backends.txt
 	touch $@
 
+# The files whose JAX or PyTorch cases `make test` skips (it installs neither).
 test-backends: $(BACKENDS_STAMP)
-	RUN_BACKEND_TESTS=1 $(PY) -m pytest $(PYTEST_PARALLEL) tests/backends \
-	    tests/end_to_end/test_cross_validation_script.py \
+	RUN_BACKEND_TESTS=1 $(PY) -m pytest $(PYTEST_PARALLEL) --junitxml=$(RESULTS)/test-backends.xml \
+	    tests/backends tests/end_to_end/test_cross_validation_script.py \
 	    tests/training/test_first_epoch_batches.py tests/training/test_multi_worker.py \
+	    tests/training/test_training_compilations.py tests/training/test_training_precise_bn.py \
 	    tests/training/test_data_parallel_batch_norm.py
 
 # bench_backends.py measures JAX and PyTorch against TensorFlow: their packages first.
@@ -51,4 +55,4 @@ bench: $(BACKENDS_STAMP)
 	bash scripts/bench.sh $(PY)
 
 clean:
-	rm -rf $(VENV) demo_data demo_output .pytest_cache
+	rm -rf $(VENV) demo_data demo_output .pytest_cache $(RESULTS)

@@ -11,7 +11,8 @@ import Prepare_ISIC2017
 import Prepare_ISIC2018
 from attention_deeplab.data import prepare_dataset
 from attention_deeplab.data.pairs import PrepareError
-from attention_deeplab.data.splits import split_sizes
+from attention_deeplab.data.splits import assign, split_sizes
+from attention_deeplab.datasets import DATASETS
 
 QUIET = {"progress": False, "say": lambda message: None}
 
@@ -67,8 +68,14 @@ def test_explicit_split_and_default_out_dir(isic18_copy):
 
 
 def test_paper_split_used_at_full_size():
-    assert split_sizes(2594, (1815, 259, 520)) == (1815, 259, 520)
-    assert split_sizes(2000, (1400, 200, 400)) == (1400, 200, 400)
+    assert split_sizes(2594, DATASETS["isic2018"].paper_split) == (1815, 259, 520)
+    # ISIC 2017: all 2000 pairs, where the original sliced 1399/200/400 (README).
+    said = []
+    sizes = split_sizes(2000, DATASETS["isic2017"].paper_split, say=said.append)
+    assert sizes == (1400, 200, 400) and not said  # the paper's split, not a scaled one
+    ids = [f"ISIC_{i:07d}" for i in range(2000)]
+    split = assign(ids, sizes)
+    assert split["val"][0] == ids[1400] and split["test"][-1] == ids[1999]
     notes = []
     assert split_sizes(100, (1400, 200, 400), say=notes.append) == (70, 10, 20)
     assert "100 pairs instead of 2000" in notes[0]

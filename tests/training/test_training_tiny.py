@@ -41,7 +41,7 @@ def test_val_loss_falls_and_best_checkpoint_loads(tiny_run):
 def test_inference_dice_follows_training_dice(tiny_run):
     _, history = tiny_run
     last = history[-1]
-    # Without precise statistics the inference-mode Dice stays near 0 here
-    # while the training Dice climbs (val_loss stuck, see the benchmark notes).
+    # Precise statistics are on (from scratch); without them the inference-mode maps
+    # can be one constant map (test_training_moving_statistics.py).
     assert last["dice"] > 0.5
     assert last["val_dice"] > 0.75 * last["dice"]
