@@ -101,9 +101,9 @@ class EpochSaver:
             started = time.monotonic()
             run_folder.save_state(self.run_dir, weights, state)
             self.state_seconds = time.monotonic() - started
-        run_folder.write_history(self.run_dir, state["history"])
         if curves:
             plot_training_curves(state["history"], self.run_dir / CURVES_NAME)
+        run_folder.write_history(self.run_dir, state["history"])
 
     def wait(self):
         """Waits until everything handed over is written; raises a writing error."""

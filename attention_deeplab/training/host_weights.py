@@ -69,9 +69,14 @@ def to_host(variables):
         import jax
 
         return [np.asarray(a) for a in jax.device_get([v.value for v in variables])]
-    arrays = [keras.ops.convert_to_numpy(v) for v in variables]
-    # TensorFlow's conversion copies; PyTorch's shares the memory its optimizers update.
-    return [np.array(a) for a in arrays] if backend == "torch" else arrays
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        # A read shares the variable's buffer, which TensorFlow copies before
+        # updating it while shared (copy on write): no copy of our own on a CPU.
+        return [np.asarray(tf.convert_to_tensor(v.value)) for v in variables]
+    # A copy: PyTorch's optimizers update the variables' memory in place.
+    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
 
 
 class HostWeights:
