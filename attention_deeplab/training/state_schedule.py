@@ -3,19 +3,19 @@ tenth of the training since the last one (every epoch, where writing is cheap), 
 least every few minutes, after the last epoch, and when SIGINT or SIGTERM asks the
 run to stop.
 
-The state (the weights and both Adam moments, about 700 MB for the full
-network, synced to disk) took 13 s to write, where a PH2 epoch computes in
-about 1.5 s on a GPU (issue 12). It is written by a background thread
-(background_writer.py), whose writing the next save waits for: the ratio bounds
-that writing, the interval what a kill -9 can lose. A kill -9 loses at most the
-epochs since the last state, never more, and never mixes two states
-(run_folder.py writes each state whole, then names it). SIGINT (Ctrl-C) or SIGTERM with finished epochs
-not yet written lets the current epoch finish and writes its state before
-stopping; with none, or at a second signal, the run stops at once, as before.
-Over several workers (a cluster scheduler signals them all, or only some) every
-worker counts the epochs, and after each one all agree, in one collective, on
-whether the chief writes the state and whether to stop: a signal to any worker
-stops them all after the same epoch, once the chief has written its state.
+The state (the weights and both Adam moments, about 700 MB for the full network,
+synced to disk) took 13 s to write, where a PH2 epoch computes in about 1.5 s on
+a GPU (issue 12). It is written by a background thread (background_writer.py),
+whose writing the next save waits for: the ratio bounds that writing, the
+interval what a kill -9 can lose. A kill -9 loses at most the epochs since the
+last state, never more, and never mixes two states (run_folder.py writes each
+state whole, then names it). SIGINT (Ctrl-C) or SIGTERM with finished epochs not
+yet written lets the current epoch finish and writes its state before stopping;
+with none, or at a second signal, the run stops at once, as before. Over several
+workers (a cluster scheduler signals them all, or only some) every worker counts
+the epochs, and after each one all agree, in one collective, on whether the
+chief writes the state and whether to stop: a signal to any worker stops them
+all after the same epoch, once the chief has written its state.
 """
 import contextlib
 import signal
