@@ -225,8 +225,12 @@ def test_multi_worker_resume_after_kill(backend, tmp_path, repo_root, make_data)
     args = train_args(data, tmp_path / "run")
     processes = workers.start(args, "first")
     history = tmp_path / "run" / "history.csv"
+    batches = tmp_path / "first-1" / "batches.jsonl"
     deadline = time.monotonic() + 240
-    while not (history.is_file() and len(history.read_text().splitlines()) == 2):
+    # Epoch 2 has begun once worker 1 reads its batches (history.csv is written in
+    # the background, and can come after a short epoch 2).
+    while not (batches.is_file() and any(
+            line.startswith("[1, ") for line in batches.read_text().splitlines())):
         assert time.monotonic() < deadline and processes[0].poll() is None, \
             workers.output("first", 0)[-3000:]
         time.sleep(0.05)
