@@ -88,7 +88,7 @@ def world(tmp_path_factory):
     from attention_deeplab.data.synthetic import generate
     from attention_deeplab.inference import load_inference_model
     from attention_deeplab.model.weights import PASCAL_VOC_FILE
-    from attention_deeplab.training import loop
+    from attention_deeplab.training import run_folder
     from attention_deeplab.training.run_folder import write_history
 
     root = tmp_path_factory.mktemp("world")
@@ -102,7 +102,7 @@ def world(tmp_path_factory):
             write_history(run_dir, history)
             raise KeyboardInterrupt
 
-        patch.setattr(loop, "write_history", write_then_kill)
+        patch.setattr(run_folder, "write_history", write_then_kill)  # in the writer thread
         with pytest.raises(KeyboardInterrupt):
             Train.main(train_argv(root))
     model = load_inference_model(run_dir=root / "run")

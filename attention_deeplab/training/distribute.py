@@ -217,28 +217,27 @@ class DataParallel:
             value: int. This worker's value.
             what: str. What it is, for the error.
         """
+        value = int(value)  # equal values exactly when count * squares == sum ** 2
+        count, total, squares = (int(v) for v in self.total([1, value, value * value]))
+        if count * squares != total * total:
+            _fail(f"the workers disagree on {what} (this worker {value}, their mean "
+                  f"{total / count:g}): on several machines --run-dir must be one shared folder")
+
+    def total(self, values):
+        """The sum over the workers of each worker's list of whole numbers (a
+        collective: every worker calls it)."""
+        values = np.asarray(values, np.int64)
         if self.workers == 1:
-            return
+            return values
         with self.fit_scope():
-            equal, mean = self._all_equal(int(value))
-        if not equal:
-            _fail(f"the workers disagree on {what} (this worker {value}, their mean {mean:g}): "
-                  "on several machines --run-dir must be one shared folder")
+            if self.backend == "jax":
+                from jax.experimental import multihost_utils
 
-    def _all_equal(self, value):
-        """Whether every worker holds `value`, and the workers' mean."""
-        if self.backend == "jax":
-            from jax.experimental import multihost_utils
+                return multihost_utils.process_allgather(values).sum(axis=0)
+            import tensorflow as tf
 
-            values = multihost_utils.process_allgather(np.array(value, np.int64))
-            return bool((values == value).all()), float(values.mean())
-        import tensorflow as tf
-
-        # The count, sum and sum of squares: equal values exactly when
-        # count * squares == sum ** 2 (the strategy sums or averages only).
-        count, total, squares = (int(v) for v in self._engine.reduce(
-            "SUM", tf.constant([1, value, value * value], tf.int64), axis=None))
-        return count * squares == total * total, total / count
+            # The strategy reduces by sum or mean only.
+            return np.asarray(self._engine.reduce("SUM", tf.constant(values), axis=None))
 
     def build_scope(self):
         return self._engine.scope()

@@ -1,19 +1,16 @@
 """The epochs of a run: train, recompute batch-norm statistics, validate, keep the best, save state."""
 import contextlib
 import math
-import time
 from pathlib import Path
 
 import keras
 
 from attention_deeplab.data.loader import ArraySequence
 from attention_deeplab.errors import TrainingError
-from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME
 from attention_deeplab.run_config import LR_SCHEDULE
+from attention_deeplab.training.background_writer import EpochSaver
 from attention_deeplab.training.callbacks import EpochProgress, NanGuard
-from attention_deeplab.training.curves import plot_training_curves
 from attention_deeplab.training.precise_bn import BatchStatistics, recompute_bn_statistics
-from attention_deeplab.training.run_folder import save_state, save_weights_atomic, write_history
 from attention_deeplab.training.state_schedule import StateSchedule
 from attention_deeplab.training.timing import PartClock
 
@@ -121,30 +118,29 @@ def _validate(model, twin, stats, val, clock, compiled=None):
         return evaluator.evaluate(val, return_dict=True, verbose=0)
 
 
-def _save_epoch(model, run_dir, state, row, writes, clock, writer=True):
-    """Best weights (each epoch, so the checkpoint choice is the original's), the
-    resume state when due, the curves and history.csv; returns the new state.
-    Only the `writer` (the chief of several workers) writes any file.
+def _save_epoch(model, state, row, writes, clock, saver, total=None):
+    """Best weights when val_loss improves (each epoch, so the checkpoint choice is
+    the original's), the resume state when due, history.csv and the curves, handed
+    to the background writer; returns the new state. Every worker counts the epochs
+    and agrees (`total`: the sum over workers) on the state and on stopping.
 
-    The row's timing is taken before each file is written: the state's copy
-    leaves out the state's own writing, history.csv's only its own.
+    The loop is blocked ("saving" in the row's timing) while the weights are copied
+    to the host and while the previous epoch's files are still being written.
     """
     best = state["best"]
-    if best["val_loss"] is None or row["val_loss"] < best["val_loss"]:
-        if writer:
-            save_weights_atomic(model, run_dir / BEST_WEIGHTS)
+    improved = best["val_loss"] is None or row["val_loss"] < best["val_loss"]
+    if improved:
         best = {"val_loss": row["val_loss"], "epoch": row["epoch"]}
     state = {**state, "epoch": row["epoch"], "history": state["history"] + [row], "best": best}
-    row.update(clock.row())
-    if not writer:
-        return state
-    if writes.finished(row["epoch"]):
-        started = time.monotonic()
-        save_state(run_dir, model, state)
-        writes.written(time.monotonic() - started)
-    plot_training_curves(state["history"], run_dir / CURVES_NAME)
-    row.update(clock.row())
-    write_history(run_dir, state["history"])
+    saver.wait()  # the previous epoch's files: a newer save waits for the older one
+    writes.cost = saver.state_seconds  # the background writing the schedule bounds
+    due = writes.agree(writes.finished(row["epoch"]) and saver.writer, total)
+    weights = saver.copy_weights(model, improved, due)
+    row.update(clock.row())  # the files' copy of the row: all but the handing over
+    saver.write(weights, state, improved, due, final=due and (
+        writes.stopping or row["epoch"] >= writes.last_epoch))
+    if due:
+        writes.written(saver.state_seconds)
     return state
 
 
@@ -173,7 +169,9 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
     # Compiled once per batch shape for the whole run.
     compiled = BatchStatistics(model if twin is None else twin) if config.precise_bn else None
     writes = StateSchedule(config.epochs)
-    with writes.catching_signals():
+    total = parallel.total if parallel else None
+    # Leaving the saver waits for its writing, with the signal handlers still in place.
+    with writes.catching_signals(), EpochSaver(run_dir, writer) as saver:
         for epoch in range(state["epoch"], config.epochs):
             clock = PartClock()
             with clock.part("steps"):
@@ -187,21 +185,22 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
             state = {**state, "lr_schedule": {"best": schedule.best, "wait": schedule.wait,
                                               "cooldown_counter": schedule.cooldown_counter}}
             with clock.part("saving"):
-                state = _save_epoch(model, run_dir, state, row, writes, clock, writer)
+                state = _save_epoch(model, state, row, writes, clock, saver, total)
             row.update(clock.row())  # in memory: the next state and history have it whole
             if verbose:
                 print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
                       f"val_dice {row['val_dice']:.4f}, best epoch {state['best']['epoch']}, "
                       f"{row['seconds']:.1f} s", flush=True)
-            if writes.stop_signal:
-                _stop(model, run_dir, state, writes, writer)
+            if writes.stopping:
+                _stop(state, writes, saver, parallel)
     return state
 
 
-def _stop(model, run_dir, state, writes, writer=True):
-    """Writes the state of the epoch just finished if it is not yet, then stops the run."""
-    if writes.unsaved and writer:
-        save_state(run_dir, model, state)
-        writes.written()
+def _stop(state, writes, saver, parallel=None):
+    """Stops the run after the epoch just finished, once its state is written (every
+    worker waits for the chief's: a scheduler may end the job when one exits)."""
+    saver.wait()
+    if parallel:
+        parallel.check_same(state["epoch"], "the epoch to stop after")
     raise TrainingError(f"stopped by {writes.stop_signal} after epoch {state['epoch']}, "
                         "whose state is saved: run the same command to resume")

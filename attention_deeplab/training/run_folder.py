@@ -27,6 +27,7 @@ from attention_deeplab.files import (
     atomic_path, make_temporary, read_json, write_json_atomic, write_text_atomic)
 from attention_deeplab.locations import BEST_WEIGHTS, CURVES_NAME, HISTORY_NAME, STATE_NAME
 from attention_deeplab.run_config import CONFIG_NAME
+from attention_deeplab.training.host_weights import HostWeights
 
 WEIGHTS, OPTIMIZER = "model.weights.h5", "optimizer.npz"  # in state-<epoch>/
 HISTORY_COLUMNS = ("epoch", "loss", "val_loss", "accuracy", "dice",
@@ -68,13 +69,22 @@ def _skipping_optimizer(function, model, path):
 
 
 def save_model_weights(model, path):
-    """The model's weights, not its optimizer's, to a `.weights.h5` file."""
-    _skipping_optimizer(keras.saving.save_weights, model, path)
+    """The model's weights, not its optimizer's, to a `.weights.h5` file.
+
+    Args:
+        model: keras.Model, or HostWeights: a copy of its weights taken earlier.
+        path: str or Path. The file, named `*.weights.h5`.
+    """
+    if isinstance(model, HostWeights):
+        model.save_weights(path, skip_optimizer=True)
+    else:
+        _skipping_optimizer(keras.saving.save_weights, model, path)
 
 
 def save_weights_atomic(model, path):
-    """`save_model_weights` through a temporary file and a rename, with the sha256 of its
-    values inside it (digests.py: the file and its check are renamed in one step)."""
+    """`save_model_weights` (of a model or HostWeights) through a temporary file and a
+    rename, with the sha256 of its bytes inside it (digests.py: the file and its check
+    are renamed in one step)."""
     with atomic_path(path, suffix=".weights.h5") as tmp:
         save_model_weights(model, tmp)
         embed_weights_digest(tmp)
@@ -88,25 +98,24 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _optimizer_arrays(optimizer):
-    return {f"{i:04d}": keras.ops.convert_to_numpy(v) for i, v in enumerate(optimizer.variables)}
-
-
 def save_state(run_dir, model, state):
     """Writes the resume state of the epoch `state["epoch"]` (number of epochs finished).
 
     Args:
         run_dir: Path. The run folder.
-        model: keras.Model, compiled, whose optimizer is built.
+        model: keras.Model, compiled, whose optimizer is built; or HostWeights with
+            the optimizer, copied from it (what the background writer writes from).
         state: dict, JSON-able: epoch, history, lr_schedule, best.
     """
     run_dir = Path(run_dir)
+    if not isinstance(model, HostWeights):
+        model = HostWeights(model, optimizer=True)
     folder = run_dir / f"state-{state['epoch']:04d}"
     shutil.rmtree(folder, ignore_errors=True)  # left by a kill during its writing
     folder.mkdir(parents=True)
     save_model_weights(model, folder / WEIGHTS)
     with open(folder / OPTIMIZER, "wb") as stream:
-        np.savez(stream, **_optimizer_arrays(model.optimizer))
+        np.savez(stream, **{f"{i:04d}": a for i, a in enumerate(model.optimizer_arrays)})
         stream.flush()
         os.fsync(stream.fileno())
     best = run_dir / BEST_WEIGHTS

@@ -2,15 +2,22 @@
 kill or count the compilations of a run.
 
     python -m tests.training.standin_child DATA RUN EPOCHS STATE_INTERVAL_S [--count-compilations]
+        [--slow-state-write]
 
 (from the repository's root, which holds the package and tests.support).
 
 With --count-compilations (JAX backend) it prints one JSON line: the names of
 the functions JAX compiled during each epoch (training, precise statistics,
 validation and saving), keyed by epoch.
+
+With --slow-state-write, the background writer stops for 10 minutes in the
+middle of each resume state after the first (its weights written, not yet
+named by state.json), once it has created `writing-<state folder>` beside RUN.
 """
 import json
 import sys
+import time
+from pathlib import Path
 
 from attention_deeplab.training import TrainingError, loop, model_setup, state_schedule, train
 from tests.support.models import standin_model
@@ -40,6 +47,22 @@ def count_compilations(events):
     loop._fit_epoch = marked
 
 
+def slow_state_writes():
+    """Makes the writer thread pause inside every state but the first (for a kill -9)."""
+    from attention_deeplab.training import host_weights
+
+    save_weights = host_weights.HostWeights.save_weights
+
+    def slow(self, path, *args, **kwargs):
+        save_weights(self, path, *args, **kwargs)
+        folder = Path(path).parent
+        if folder.name.startswith("state-") and folder.name != "state-0001":
+            (folder.parent.parent / f"writing-{folder.name}").touch()
+            time.sleep(600)
+
+    host_weights.HostWeights.save_weights = slow
+
+
 def main(argv):
     data_dir, run_dir, epochs, interval = argv[:4]
     model_setup._build = lambda options, weights: standin_model(options, dropout=False)
@@ -48,6 +71,8 @@ def main(argv):
     events = {}
     if "--count-compilations" in argv:
         count_compilations(events)
+    if "--slow-state-write" in argv:
+        slow_state_writes()
     # 12 training images in batches of 5 (5, 5, 2), 7 validation (5, 2): partial batches.
     try:
         train(data_dir, run_dir, epochs=int(epochs), batch_size=5, precise_bn="on", **SETTINGS)

@@ -38,6 +38,10 @@ WORKER = textwrap.dedent("""
     from attention_deeplab.training import entry, model_setup as setup
     import Train_Skin_Lesion_Segmentation as script
 
+    if os.environ.get("STATE_INTERVAL_S"):  # after the first state, the interval alone decides
+        from attention_deeplab.training import state_schedule
+        state_schedule.STATE_INTERVAL_S = float(os.environ["STATE_INTERVAL_S"])
+        state_schedule.STATE_COST_RATIO = 1e9
     log = Path(os.environ["WORKER_LOG"])
     log.mkdir(parents=True, exist_ok=True)
     run_dir = str(Path(sys.argv[sys.argv.index("--run-dir") + 1]).resolve())
@@ -222,8 +226,12 @@ def test_multi_worker_resume_after_kill(backend, tmp_path, repo_root, make_data)
     args = train_args(data, tmp_path / "run")
     processes = workers.start(args, "first")
     history = tmp_path / "run" / "history.csv"
+    batches = tmp_path / "first-1" / "batches.jsonl"
     deadline = time.monotonic() + 240
-    while not (history.is_file() and len(history.read_text().splitlines()) == 2):
+    # Epoch 2 has begun once worker 1 reads its batches (history.csv is written in
+    # the background, and can come after a short epoch 2).
+    while not (batches.is_file() and any(
+            line.startswith("[1, ") for line in batches.read_text().splitlines())):
         assert time.monotonic() < deadline and processes[0].poll() is None, \
             workers.output("first", 0)[-3000:]
         time.sleep(0.05)
@@ -252,3 +260,42 @@ def test_multi_worker_resume_after_kill(backend, tmp_path, repo_root, make_data)
     lines = history.read_text().splitlines()
     assert len(lines) == 3 and lines[1].split(",")[:8] == first_epoch
     assert {epoch for epoch, _ in workers.batches("again", 1)} == {1}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend,signalled", [("tensorflow", (0, 1)), ("jax", (0, 1)),
+                                               ("tensorflow", (1,))])
+def test_multi_worker_sigterm_saves_the_finished_epoch(backend, signalled, tmp_path, repo_root,
+                                                        make_data):
+    """A scheduler's SIGTERM to every worker (or to worker 1 alone) while epoch 2
+    is not in the state: all finish the epoch, the chief writes its state, all stop."""
+    if backend == "jax":
+        pytest.importorskip("jax", reason="JAX is not installed (requirements-backends.txt)")
+    data = make_data(tmp_path / "data", train=24, val=3)
+    workers = Workers(tmp_path, repo_root, backend)
+    args = train_args(data, tmp_path / "run", epochs=6)
+    # The state of epoch 1 only; later ones at the end or on a signal.
+    processes = workers.start(args, "first", env={"STATE_INTERVAL_S": "3600"})
+    history = tmp_path / "run" / "history.csv"
+    deadline = time.monotonic() + 240
+    while not (history.is_file() and len(history.read_text().splitlines()) >= 3):
+        assert time.monotonic() < deadline and processes[0].poll() is None, \
+            workers.output("first", 0)[-3000:]
+        time.sleep(0.05)
+    for index in signalled:  # during epoch 3 (or its saving)
+        processes[index].send_signal(signal.SIGTERM)
+    codes = [p.wait(timeout=LOST_WORKER_SECONDS) for p in processes]
+    state = json.loads((tmp_path / "run" / "state.json").read_text())
+    outputs = [workers.output("first", i) for i in (0, 1)]
+    assert 3 <= state["epoch"] < 6, outputs[0][-3000:] + outputs[1][-3000:]
+    for index, output in enumerate(outputs):
+        reason = "SIGTERM" if index in signalled else "a signal to another worker"
+        assert (f"stopped by {reason} after epoch {state['epoch']}, whose state is saved"
+                in output), output[-3000:]
+        assert codes[index] == 1 and "lost contact" not in output
+    assert len(history.read_text().splitlines()) == state["epoch"] + 1
+
+    codes, outputs = workers.run(args, "again")
+    assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert len(history.read_text().splitlines()) == 7
+    assert {epoch for epoch, _ in workers.batches("again", 1)} == set(range(state["epoch"], 6))

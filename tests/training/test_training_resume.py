@@ -97,7 +97,7 @@ def kill_when(monkeypatch, condition):
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("attention_deeplab.training.loop.save_state", save_state)
+    monkeypatch.setattr("attention_deeplab.training.run_folder.save_state", save_state)
 
 
 @pytest.mark.slow
@@ -166,7 +166,7 @@ def test_state_only_at_the_interval_and_the_end_with_timed_history(
     monkeypatch.setattr(state_schedule, "STATE_COST_RATIO", 1e9)
     written = []
     original = run_folder.save_state
-    monkeypatch.setattr("attention_deeplab.training.loop.save_state",
+    monkeypatch.setattr("attention_deeplab.training.run_folder.save_state",
                         lambda run_dir, model, state: written.append(state["epoch"])
                         or original(run_dir, model, state))
     run_dir = tmp_path / "run"
@@ -269,7 +269,7 @@ def test_sigterm_finishes_the_epoch_and_writes_its_state(data_dir, tmp_path):
 def test_a_cheap_state_is_written_every_epoch(data_dir, tmp_path, standin, monkeypatch):
     written = []
     original = run_folder.save_state
-    monkeypatch.setattr("attention_deeplab.training.loop.save_state",
+    monkeypatch.setattr("attention_deeplab.training.run_folder.save_state",
                         lambda run_dir, model, state: written.append(state["epoch"])
                         or original(run_dir, model, state))
     train(data_dir, tmp_path / "run", epochs=3, **SETTINGS)
