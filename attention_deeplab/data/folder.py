@@ -118,8 +118,8 @@ def find_folder_pairs(images_dir, masks_dir, mask_suffix=None, skip_unpaired=Fal
     images = _files(images_dir, "images")
     masks = _files(masks_dir, "masks")
     suffix = detect_suffix(images, masks, mask_suffix)
-    by_id = {(_strip(stem, suffix) if _strip(stem, suffix) else stem): path
-             for stem, path in masks.items()}
+    # A mask without the suffix pairs with nothing: keyed by its file name, it is reported.
+    by_id = {_strip(stem, suffix) or path.name: path for stem, path in masks.items()}
     checked, bad = [], []
     for pair in match_pairs(images, by_id, skip_unpaired=skip_unpaired, warn=warn):
         try:
