@@ -47,6 +47,10 @@ def main(argv=None):
     except PrepareError as error:
         print(f"Prepare_Folder.py: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written; an earlier set is left as it was",
+              file=sys.stderr)
+        return 130
     return 0
 
 
