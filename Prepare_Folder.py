@@ -11,6 +11,7 @@ brightest channel), or above --mask-threshold; masks are stored as 0/255.
 """
 import sys
 
+from attention_deeplab.arguments import finite_float
 from attention_deeplab.data.cli import build_prepare_parser, checked_size
 from attention_deeplab.data.folder_prepare import prepare_folder
 from attention_deeplab.errors import PrepareError
@@ -27,7 +28,7 @@ def build_parser():
     add("--mask-suffix", default=None,
         help="What a mask's name adds to its image's, e.g. _GT ('' for nothing). "
         "Default: detected among _segmentation, _lesion, _mask and none")
-    add("--mask-threshold", type=float, default=None,
+    add("--mask-threshold", type=finite_float, default=None,
         help="Lesion where the mask value is above this. Default: half the coding's full "
         "scale (0.5 for 0/1 masks, 127.5 for 8-bit, 32767.5 for 16-bit)")
     add("--split-file", default=None,
