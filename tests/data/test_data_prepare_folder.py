@@ -95,12 +95,19 @@ def test_unreadable_or_mismatched_pairs_are_named(tmp_path):
     with pytest.raises(PrepareError, match=r"case05.png is 32x32 but its mask .*case05_mask.png "
                        r"is 33x32"):
         prepare_folder(images, masks, tmp_path / "out", image_size=SIDE, **QUIET)
+    damaged = images / "case04.jpg"
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[:data.index(b"\xff\xda") + 20])  # cut after its header (SOS)
     notes = []
     manifest = prepare_folder(images, masks, tmp_path / "out", image_size=SIDE, skip_unpaired=True,
                               **{**QUIET, "say": notes.append})
-    assert sum(manifest["sizes"].values()) == 7 and "case05" not in str(manifest["ids"])
-    assert any("Skipping 1 unusable pair(s)" in note and "case05_mask.png" in note
-               for note in notes)
+    assert sum(manifest["sizes"].values()) == 6 and "case05" not in str(manifest["ids"])
+    assert "case04" not in str(manifest["ids"])
+    assert any("Skipping 2 unusable pair(s)" in note and "case05_mask.png" in note
+               and "case04.jpg" in note for note in notes)
+    Image.new("L", (SIDE, SIDE)).save(masks / "case05_mask.png")
+    with pytest.raises(PrepareError, match="Cannot read image .*case04.jpg"):
+        prepare_folder(images, masks, tmp_path / "out", image_size=SIDE, **QUIET)
 
 
 def test_an_ambiguous_suffix_needs_mask_suffix(tmp_path):
