@@ -19,7 +19,8 @@ class Dataset:
         data_dir: str. Default folder of the unpacked dataset and its prepared arrays.
         run_dir: str. Default training run folder.
         prepare_script: str. The script that writes its arrays.
-        paper_split: tuple of int. Train, val, test sizes of the paper's protocol.
+        paper_split: tuple of int or None. Train, val, test sizes of the paper's
+            protocol; None for a dataset outside the paper.
         paper_scores: dict. Scores the paper reports for Attention Deeplabv3+ on
             its test split (pooled, as the original computed them); empty if none.
     """
@@ -29,7 +30,7 @@ class Dataset:
     data_dir: str
     run_dir: str
     prepare_script: str
-    paper_split: tuple
+    paper_split: tuple | None
     paper_scores: dict = field(default_factory=dict)
 
 
@@ -46,6 +47,8 @@ DATASETS = {dataset.name: dataset for dataset in (
     # Paper: 80 train, 20 val, 100 test after a permutation of the 200 ids (the
     # original shuffled unseeded; we permute with numpy.random.default_rng(seed)).
     Dataset("ph2", "PH2", "dataset_ph2", "output/ph2", "Prepare_ph2.py", (80, 20, 100)),
+    # Your own images (Prepare_Folder.py): no paper split; 0.7/0.1/0.2 unless --split says.
+    Dataset("folder", "Your own images", "data/mine", "output/mine", "Prepare_Folder.py", None),
 )}
 
 

@@ -3,12 +3,14 @@ import pytest
 
 import Evaluate_Skin
 import Predict_Skin
+import Prepare_Folder
 import Train_Skin_Lesion_Segmentation as Train
 from attention_deeplab.training import TrainingError, train
 
 # Every float option of every script, with the arguments the parser requires besides it.
 FLOAT_OPTIONS = [(Train, "--lr", []), (Evaluate_Skin, "--threshold", []),
-                 (Predict_Skin, "--threshold", ["--input", "x.jpg", "--out", "out"])]
+                 (Predict_Skin, "--threshold", ["--input", "x.jpg", "--out", "out"]),
+                 (Prepare_Folder, "--mask-threshold", ["--images", "i", "--masks", "m"])]
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-inf", "1e999"])

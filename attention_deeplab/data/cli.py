@@ -11,7 +11,9 @@ from attention_deeplab.errors import PrepareError
 SIZE_MULTIPLE = 16
 
 
-def build_prepare_parser(dataset, description, seed_help="Recorded in split.json."):
+def build_prepare_parser(dataset, description, seed_help="Recorded in split.json.",
+                         data_dir=True, split_help="Split sizes overriding the paper's, e.g. "
+                         "1815,259,520."):
     """The arguments every Prepare script takes.
 
     Args:
@@ -19,23 +21,26 @@ def build_prepare_parser(dataset, description, seed_help="Recorded in split.json
             --data-dir is absent.
         description: str. What the script prepares.
         seed_help: str. What --seed does for this dataset.
+        data_dir: bool. Take --data-dir (the folder of a published layout).
+        split_help: str. What --split takes.
 
     Returns:
         argparse.ArgumentParser.
     """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--data-dir", default=DATASETS[dataset].data_dir,
-                        help="The unpacked dataset. Default: %(default)s")
-    parser.add_argument("--out", default=None,
-                        help="Where to write the arrays and split.json. Default: --data-dir")
+    if data_dir:
+        parser.add_argument("--data-dir", default=DATASETS[dataset].data_dir,
+                            help="The unpacked dataset. Default: %(default)s")
+    parser.add_argument("--out", default=None if data_dir else DATASETS[dataset].data_dir,
+                        help="Where to write the arrays and split.json. Default: "
+                        + ("--data-dir" if data_dir else "%(default)s"))
     parser.add_argument("--size", type=int, nargs="+", default=[256], metavar="N",
                         help="Output size: one number (square) or H W, multiples of "
                         f"{SIZE_MULTIPLE}. Default: 256")
     parser.add_argument("--any-size", action="store_true",
                         help=f"Allow a --size that is not a multiple of {SIZE_MULTIPLE} "
                         "(arrays that the network cannot take).")
-    parser.add_argument("--split", default=None, metavar="TRAIN,VAL,TEST",
-                        help="Split sizes overriding the paper's, e.g. 1815,259,520.")
+    parser.add_argument("--split", default=None, metavar="TRAIN,VAL,TEST", help=split_help)
     parser.add_argument("--seed", type=int, default=0, help=seed_help + " Default: 0")
     parser.add_argument("--workers", type=int, default=None,
                         help="Parallel decoding threads. Default: all cores")
@@ -52,6 +57,17 @@ def build_prepare_parser(dataset, description, seed_help="Recorded in split.json
     return parser
 
 
+def checked_size(args):
+    """--size as (height, width); sides the network cannot take are refused without --any-size."""
+    size = parse_size(args.size)
+    if not args.any_size and (size[0] % SIZE_MULTIPLE or size[1] % SIZE_MULTIPLE):
+        raise PrepareError(
+            f"--size {' '.join(map(str, args.size))}: the network takes sides that are "
+            f"multiples of {SIZE_MULTIPLE} (its output stride), e.g. 256 or 224; pass "
+            "--any-size to write these arrays anyway")
+    return size
+
+
 def prepare_main(dataset, parser, argv=None):
     """Parses a Prepare script's command line and prepares `dataset`; returns the exit status.
 
@@ -62,12 +78,7 @@ def prepare_main(dataset, parser, argv=None):
     """
     args = parser.parse_args(argv)
     try:
-        size = parse_size(args.size)
-        if not args.any_size and (size[0] % SIZE_MULTIPLE or size[1] % SIZE_MULTIPLE):
-            raise PrepareError(
-                f"--size {' '.join(map(str, args.size))}: the network takes sides that are "
-                f"multiples of {SIZE_MULTIPLE} (its output stride), e.g. 256 or 224; pass "
-                "--any-size to write these arrays anyway")
+        size = checked_size(args)
         prepare_dataset(
             dataset=dataset, data_dir=args.data_dir, out_dir=args.out,
             image_size=size, split=args.split, seed=args.seed, workers=args.workers,

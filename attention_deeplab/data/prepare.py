@@ -33,21 +33,23 @@ def find_pairs(dataset, data_dir, skip_unpaired=False, warn=print):
     raise PrepareError(f"Unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
 
 
-def _decoded(tasks, workers, progress):
+def _decoded(tasks, workers, progress, read=None):
     """Yields decoded pairs in task order, decoding up to ``workers`` at a time.
 
     Threads, not processes: Pillow releases the GIL while it decodes and
     resizes, so threads use every core without starting interpreters or
     forking a parent that may hold TensorFlow. At most ``4 * workers`` results
-    wait in memory, whatever the dataset size.
+    wait in memory, whatever the dataset size. ``read`` decodes one task
+    (default ``read_pair``, looked up at each call).
     """
     bar = tqdm(total=len(tasks), desc="Decoding", unit="pair", disable=not progress,
                file=sys.stderr)
     pool = ThreadPoolExecutor(max_workers=workers)
     pending = deque()
+    read = read or read_pair
     try:
         for task in tasks:
-            pending.append(pool.submit(read_pair, task))
+            pending.append(pool.submit(read, task))
             if len(pending) >= 4 * workers:
                 yield pending.popleft().result()
                 bar.update()

@@ -1,4 +1,7 @@
 """Train/val/test sizes and the assignment of sorted ids to them."""
+import json
+from collections import Counter
+
 import numpy as np
 
 from attention_deeplab.errors import PrepareError
@@ -85,3 +88,53 @@ def assign(ids, sizes, seed=None):
         ids = [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
     bounds = np.cumsum((0,) + tuple(sizes))
     return {name: ids[bounds[i]:bounds[i + 1]] for i, name in enumerate(SPLITS)}
+
+
+def proportional_sizes(count, text, say=print):
+    """Train, val, test sizes from ``--split`` as proportions (``0.7,0.1,0.2``) or counts.
+
+    Proportions (any part with a decimal point) must sum to 1: train and val are
+    rounded, test takes the rest. Counts go through ``parse_split``/``split_sizes``.
+    """
+    parts = text.split(",") if isinstance(text, str) else [str(p) for p in text]
+    if not any("." in part for part in parts):
+        return split_sizes(count, None, parse_split(text), say=say)
+    try:
+        shares = [float(part) for part in parts]
+    except ValueError:
+        shares = []
+    if len(shares) != 3 or min(shares) < 0 or abs(sum(shares) - 1) > 1e-6:
+        raise PrepareError(f"--split must be three proportions summing to 1 (e.g. 0.7,0.1,0.2) "
+                           f"or three counts, got {text!r}")
+    train, val = round(count * shares[0]), round(count * shares[1])
+    if train < 1 or train + val > count:
+        raise PrepareError(f"--split {text} leaves {train} of {count} pairs for training")
+    return train, val, count - train - val
+
+
+def read_split_file(path, known):
+    """split -> ids from a JSON file ``{"train": [...], "val": [...], "test": [...]}``.
+
+    Every id must be one of ``known`` and listed once; unlisted ids are left out.
+
+    Raises:
+        PrepareError: the file is unreadable, or an id is unknown or listed twice.
+    """
+    try:
+        with open(path) as handle:
+            listed = json.load(handle)
+    except (OSError, ValueError) as error:
+        raise PrepareError(f"Cannot read --split-file {path}: {error}") from error
+    if not isinstance(listed, dict) or set(listed) != set(SPLITS) or not all(
+            isinstance(listed[name], list) for name in SPLITS):
+        raise PrepareError(f"--split-file {path} must hold one JSON object with the lists "
+                           '"train", "val" and "test" of ids')
+    ids = [str(i) for name in SPLITS for i in listed[name]]
+    unknown = sorted(set(ids) - set(known))
+    twice = sorted(i for i, times in Counter(ids).items() if times > 1)
+    if unknown or twice or not listed["train"]:
+        raise PrepareError(f"--split-file {path}: " + "; ".join(filter(None, [
+            unknown and f"ids without an image/mask pair: {', '.join(unknown[:5])}",
+            twice and f"ids listed twice: {', '.join(twice[:5])}",
+            not listed["train"] and "no training ids"])))
+    return {name: [str(i) for i in listed[name]] for name in SPLITS}

@@ -19,7 +19,9 @@ from attention_deeplab.data.lesion_render import render_case
 from attention_deeplab.datasets import DATASETS
 
 # Each dataset's published layout, and PH2 in the flat layout the original script read.
-LAYOUTS = (*DATASETS, "ph2-flat", "isic2018-official")
+# The paper's datasets' layouts (a folder of your own has none to imitate).
+LAYOUTS = (*(name for name, facts in DATASETS.items() if facts.paper_split),
+           "ph2-flat", "isic2018-official")
 # The folders the Prepare scripts read (attention_deeplab.data.isic), so the two cannot drift.
 ISIC_FOLDERS = {name: (layout.image_dir, layout.mask_dir)
                 for name, layout in isic.LAYOUTS.items()}

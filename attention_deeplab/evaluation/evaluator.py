@@ -5,7 +5,6 @@ Called by ``Evaluate_Skin.py``. Everything is written to one folder (by default
 evaluation is never only on stdout.
 """
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +16,12 @@ from attention_deeplab.datasets import DATASETS
 from attention_deeplab.evaluation import figures, native
 from attention_deeplab.evaluation.report import (
     EvaluationContext, build_report, format_table, write_metrics_json, write_per_image_csv)
+from attention_deeplab.evaluation.scores import score
 from attention_deeplab.inference.arrays import predict_array
 from attention_deeplab.inference.model import build_inference_model
 from attention_deeplab.locations import (
     EVALUATION_DIR, METRICS_NAME, PER_IMAGE_NAME, PROBABILITIES_NAME, RunLocations,
     default_folders, resolve_run)
-from attention_deeplab.metrics_original import scores_as_original
 
 
 def image_ids(manifest, split, count):
@@ -52,53 +51,6 @@ def choose_threshold(model, data_dir, batch_size=8, tta=False):
     _, dice_half = metrics.best_dice_threshold(positives, negatives, candidates=[0.5])
     return {"threshold": threshold, "chosen_on": "val", "val_dice": dice,
             "val_dice_at_0.5": dice_half}
-
-
-@dataclass(frozen=True)
-class SplitScores:
-    """Every metric of a split, and the masks they come from.
-
-    Args:
-        pooled: dict. Scores over all pixels (f1 is the pooled Dice), counts, auc,
-            average_precision.
-        per_image: dict. Score name -> array of N per-image scores (NaN: undefined).
-        summary: dict. Per-image mean, std, median and undefined counts.
-        counts: int array N x 4. TP, FP, FN, TN per image.
-        curve: dict. ROC and precision-recall points.
-        prediction: bool array N x H x W.
-        truth: bool array N x H x W.
-        as_original: dict. The paper's columns as its code computed them
-            (`metrics_original`).
-    """
-
-    pooled: dict
-    per_image: dict
-    summary: dict
-    counts: np.ndarray
-    curve: dict
-    prediction: np.ndarray
-    truth: np.ndarray
-    as_original: dict
-
-
-def score(probabilities, masks, threshold=0.5):
-    """Every metric of a split from its probabilities and 0..255 masks.
-
-    Returns:
-        SplitScores.
-    """
-    truth = metrics.binarize_masks(masks)
-    prediction = metrics.binarize_probabilities(probabilities, threshold)
-    counts = metrics.confusion_counts(prediction, truth)
-    pooled = metrics.pooled_scores(counts)
-    positives, negatives = metrics.sorted_scores_by_class(probabilities, truth)
-    pooled["auc"], pooled["average_precision"] = metrics.ranking_scores(positives, negatives)
-    per_image = metrics.per_image_scores(counts)
-    return SplitScores(pooled=pooled, per_image=per_image, counts=counts,
-                       summary=metrics.summarize_per_image(per_image),
-                       curve=metrics.curve_points(positives, negatives),
-                       prediction=prediction, truth=truth,
-                       as_original=scores_as_original(prediction, masks))
 
 
 def default_out(run_dir, weights, dataset, split, tta):
@@ -185,7 +137,8 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         out = Path(f"{out}_native") if native_resolution else out
     if native_resolution:
         scores = native.score_native(probabilities, sources, ids, float(threshold),
-                                     figures.ensure_dir(Path(out) / "masks"))
+                                     figures.ensure_dir(Path(out) / "masks"),
+                                     native.mask_reader(manifest))
     else:
         scores = score(probabilities, masks, float(threshold))
     context = EvaluationContext(

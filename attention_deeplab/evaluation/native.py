@@ -3,7 +3,8 @@
 Each probability map is resized back to its image's original size with the
 bilinear geometry prediction uses (``inference.resize_probabilities``), then
 thresholded and compared with the original mask file, which the data folder's
-``split.json`` names (``Prepare_ISIC2018.py --official``). Masks of different
+``split.json`` names (``Prepare_ISIC2018.py --official``, ``Prepare_Folder.py``), read
+by the rule its preparation used (``mask_reader``). Masks of different
 sizes cannot be stacked, so counts are taken image by image, and the ranking
 scores (ROC AUC, average precision) come from histograms of the probabilities
 in 2^16 levels, exact for the probabilities rounded to 1/65535.
@@ -14,9 +15,11 @@ import numpy as np
 from tqdm import tqdm
 
 from attention_deeplab import metrics
+from attention_deeplab.data.binary_masks import read_binary_mask
 from attention_deeplab.data.image_files import read_mask
 from attention_deeplab.evaluation import figures
 from attention_deeplab.evaluation.report import write_metrics_json, write_per_image_csv
+from attention_deeplab.evaluation.scores import SplitScores
 from attention_deeplab.inference.arrays import resize_probabilities
 from attention_deeplab.inference.overlays import save_mask
 from attention_deeplab.locations import METRICS_NAME, PER_IMAGE_NAME
@@ -34,7 +37,8 @@ def mask_sources(manifest, data_dir, split):
     if "original_sizes" not in manifest or "mask_files" not in manifest:
         raise FileNotFoundError(
             f"{Path(data_dir) / 'split.json'} records no original sizes: prepare the data "
-            "with Prepare_ISIC2018.py --official (or Prepare_ISIC2017.py --official)")
+            "with Prepare_ISIC2018.py --official (or Prepare_ISIC2017.py --official, or "
+            "Prepare_Folder.py)")
     source = Path(manifest["source"])
     ids = manifest["ids"][split]
     found = [(source / manifest["mask_files"][i], tuple(manifest["original_sizes"][i]))
@@ -46,6 +50,19 @@ def mask_sources(manifest, data_dir, split):
             f"or changed ({missing[0]} not found, {len(missing)} of {len(ids)} masks missing): "
             "put it back, or prepare again with --official from its new place")
     return found
+
+
+def mask_reader(manifest):
+    """``read(path, size)`` -> 0..255 mask, by the rule the data's preparation used.
+
+    A ``Prepare_Folder.py`` set records its mask rule (``mask_threshold``, None for the
+    default): reading its masks otherwise would score coloured or thresholded masks
+    against a truth the model was not trained on.
+    """
+    if manifest.get("dataset") == "folder":
+        threshold = manifest.get("mask_threshold")
+        return lambda path, size: read_binary_mask(path, threshold)
+    return read_mask
 
 
 def ranking_from_histograms(positives, negatives):
@@ -79,7 +96,7 @@ def curve_from_histograms(positives, negatives, max_points=2000):
             "recall": np.r_[0.0, true_above / n_pos]}
 
 
-def score_native(probabilities, sources, ids, threshold=0.5, masks_out=None):
+def score_native(probabilities, sources, ids, threshold=0.5, masks_out=None, read=read_mask):
     """Every metric at native resolution, image by image.
 
     Args:
@@ -88,20 +105,19 @@ def score_native(probabilities, sources, ids, threshold=0.5, masks_out=None):
         ids: the N ids (file names of the masks written).
         threshold: float. Lesion where the resized probability is strictly above it.
         masks_out: Path or None. Where to write each predicted mask at its original size.
+        read: callable. ``read(path, size)`` -> 0..255 mask; from ``mask_reader``.
 
     Returns:
-        SplitScores, as ``evaluator.score`` gives, without the stacked masks (their
+        SplitScores, as ``scores.score`` gives, without the stacked masks (their
         sizes differ); ``as_original`` from the original's ground truth, image by image.
     """
-    from attention_deeplab.evaluation.evaluator import SplitScores
-
     counts = np.zeros((len(ids), 4), np.int64)
     original = np.zeros(4, np.int64)
     positives, negatives = np.zeros(LEVELS, np.int64), np.zeros(LEVELS, np.int64)
     for i, image_id in enumerate(tqdm(ids, desc="native resolution", unit="image")):
         path, size = sources[i]
         probability = resize_probabilities(probabilities[i], size)
-        mask = read_mask(path, size)[None]
+        mask = read(path, size)[None]
         truth = metrics.binarize_masks(mask)[0]
         prediction = metrics.binarize_probabilities(probability, threshold)
         counts[i] = metrics.confusion_counts(prediction, truth)[0]

@@ -11,6 +11,7 @@ from PIL import Image
 from sklearn.metrics import roc_auc_score
 
 import Evaluate_Skin
+import Prepare_Folder
 import Prepare_ISIC2018
 from attention_deeplab import evaluation
 from attention_deeplab.data.official import prepare_official
@@ -119,3 +120,31 @@ def test_a_moved_dataset_folder_or_paper_split_data_is_a_clear_error(official, t
     assert Evaluate_Skin.main(["--data-dir", str(moved / "official"), "--native-resolution",
                                "--weights", str(tmp_path / "absent.h5")]) == 1
     assert "absent.h5 not found" in capsys.readouterr().err
+
+
+def test_a_folder_of_your_own_images_scores_at_native_resolution(tmp_path):
+    """Prepare_Folder.py records sizes, mask files and its mask rule: red-on-black masks
+    (lesion by the brightest channel, not by grey level) are scored as they were stored."""
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir()
+    masks.mkdir()
+    areas = {}
+    for i, (height, width) in enumerate([(40, 50), (36, 48), (52, 44), (30, 30)] * 2):
+        pixels = np.full((height, width, 3), 220, np.uint8)
+        pixels[5:5 + 2 * i + 10, 4:30] = 40
+        Image.fromarray(pixels).save(images / f"photo{i}.{'png' if i % 2 else 'jpg'}")
+        red = np.zeros((height, width, 3), np.uint8)
+        red[5:5 + 2 * i + 10, 4:30, 0] = 255
+        Image.fromarray(red).save(masks / f"photo{i}_mask.png")
+        areas[f"photo{i}"] = (2 * i + 10) * 26
+    assert Prepare_Folder.main(["--images", str(images), "--masks", str(masks), "--size",
+                                str(SIZE), "--split", "4,2,2", "--out", str(tmp_path / "data"),
+                                "--no-progress", "--workers", "1"]) == 0
+    report = evaluation.evaluate(data_dir=tmp_path / "data", model=stand_in_model(),
+                                 native_resolution=True, out=tmp_path / "native")
+    assert report["dataset"] == "folder" and report["native_resolution"] is True
+    with open(tmp_path / "native" / "per_image.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert {row["id"]: int(row["tp"]) + int(row["fn"]) for row in rows} == {
+        image_id: areas[image_id] for image_id in (row["id"] for row in rows)}
+    assert report["pooled"]["f1"] > 0.8  # the stand-in finds the dark lesions
