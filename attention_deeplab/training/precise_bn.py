@@ -171,12 +171,12 @@ def recompute_bn_statistics(model, batches, compiled=None):
     with _statistics_mode(model) as norms:
         if not norms:
             return 0
-        shifts_host = [keras.ops.convert_to_numpy(bn.moving_mean).astype(np.float32) for bn in norms]
+        # Copies on the device: the eager pass overwrites the variables.
+        shifts = [keras.ops.copy(bn.moving_mean) for bn in norms]
         if compiled is False:
             statistics = _eager_statistics(model, norms)
         else:
             statistics = compiled or BatchStatistics(model)
-        shifts = [keras.ops.convert_to_tensor(c) for c in shifts_host]
         sums = ([keras.ops.zeros_like(c) for c in shifts], [keras.ops.zeros_like(c) for c in shifts])
         total = 0
         for index in range(len(batches)):
@@ -187,9 +187,10 @@ def recompute_bn_statistics(model, batches, compiled=None):
             total += len(images)
     if total == 0:
         raise ValueError("recompute_bn_statistics needs at least one batch")
-    host = _to_numpy(list(sums[0]) + list(sums[1]))  # the one transfer of the pass
-    first, second = host[:len(norms)], host[len(norms):]
-    for bn, shift, centred, squares in zip(norms, shifts_host, first, second):
+    host = _to_numpy(list(sums[0]) + list(sums[1]) + shifts)  # the one transfer of the pass
+    layers = len(norms)
+    first, second, shifts = host[:layers], host[layers:2 * layers], host[2 * layers:]
+    for bn, shift, centred, squares in zip(norms, shifts, first, second):
         offset = centred / total
         variance = np.maximum(squares / total - offset * offset, 0.0)
         bn.moving_mean.assign((shift + offset).astype(bn.moving_mean.dtype))
