@@ -8,7 +8,7 @@ Each result is compared as tightly as the CPU allows (see pipeline.py):
 - the committed checkpoint's probabilities, within the float32 bound derived in
   tests/support/float32.py, on every backend (JAX and PyTorch in make test-backends);
 - training, whose 2-epoch model is chaotic (another CPU's rounding changed its
-  masks): epoch 1's loss within EPOCH1_LOSS_RTOL of the reference, and the loss
+  masks): epoch 1's mean loss within EPOCH1_LOSS_RTOL of the reference, and the loss
   falls by LEARNED in epoch 2.
 Regenerate it with the command in pipeline.py only for a change that alters the
 numbers on purpose, and say why in the commit.
@@ -21,9 +21,11 @@ from tests.support.float32 import probability_bound
 from tests.support.processes import run_python
 
 pytestmark = pytest.mark.slow
-# Another CPU moved epoch 1's loss by 2.6e-4 relative (0.49691 vs 0.49704): the
-# rounding of 6 steps' gradients; 4x that is still far below a changed batch or loss.
-EPOCH1_LOSS_RTOL = 1e-3
+# Rounding grows over epoch 1's 6 steps (batch norm over 4 images, Adam's normalised
+# first updates): epoch 1's mean loss moved by 2.6e-4 relative on another CPU, 3.0e-3
+# with one thread and 7.7e-3 with TF_ENABLE_ONEDNN_OPTS=0 here; 2.6x the largest. The
+# batches themselves are compared exactly.
+EPOCH1_LOSS_RTOL = 2e-2
 LEARNED = 0.9  # epoch 2's loss at most 0.9 of epoch 1's (the reference: 0.70)
 METRICS_RTOL = 1e-12
 
