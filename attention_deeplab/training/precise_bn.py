@@ -60,15 +60,18 @@ def _no_grad():
 
 
 def _compile(function):
-    """`function` compiled once per input shape on JAX (jax.jit), whose eager mode
-    compiles every operation separately. TensorFlow and PyTorch run it eagerly, as
-    before: a tf.function rounded the statistics differently (the end-to-end
-    reference's probabilities moved by 4e-5), and their eager operations need no
-    compilation."""
+    """`function` compiled once per input shape: jax.jit on JAX, whose eager mode
+    compiles every operation separately; tf.function on TensorFlow, whose eager
+    pass spent 1.7x the epoch's steps in the demo (a float-rounding change only:
+    the end-to-end reference was regenerated for it). PyTorch runs it eagerly."""
     if keras.backend.backend() == "jax":
         import jax
 
         return jax.jit(function)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function)
     return function
 
 
@@ -81,16 +84,30 @@ def _to_numpy(arrays):
     return [keras.ops.convert_to_numpy(a).astype(np.float64) for a in arrays]
 
 
+def _accumulate(sums, shifts, means, variances, count):
+    """The running sums plus one batch of `count` images, on the device: per layer
+    sum n_b (mu_b - c) and sum n_b (var_b + (mu_b - c)^2), around the layer's
+    shift c (its moving mean before the pass), so that float32 sums do not cancel
+    where a mean is large against its spread."""
+    first, second = sums
+    count = keras.ops.cast(count, "float32")
+    centred = [keras.ops.cast(m, "float32") - c for m, c in zip(means, shifts)]
+    first = [s + count * d for s, d in zip(first, centred)]
+    second = [s + count * (keras.ops.cast(v, "float32") + d * d)
+              for s, v, d in zip(second, variances, centred)]
+    return first, second
+
+
 class BatchStatistics:
-    """Each trainable batch norm's batch mean and variance of a batch, in one compiled call.
+    """Adds each trainable batch norm's batch mean and variance of a batch, weighted
+    by its size, to running sums kept on the device, in one compiled call.
 
     A stateless training-mode forward (`Layer.stateless_call`): the batch norms'
     updated moving statistics come back as outputs instead of being assigned,
-    and with momentum 0 they are the batch's own statistics. On JAX it is
-    compiled once per batch shape and reused for as long as this object lives
-    (one run), where the eager pass compiled each operation separately.
-    Call it inside `_statistics_mode` only: momentum and dropout are read when a
-    shape is first traced.
+    and with momentum 0 they are the batch's own statistics. Compiled once per
+    batch shape (`_compile`) and reused for as long as this object lives (one
+    run). Call it inside `_statistics_mode` only: momentum and dropout are read
+    when a shape is first traced.
 
     Args:
         model: keras.Model.
@@ -104,25 +121,28 @@ class BatchStatistics:
         self._variances = [position[id(bn.moving_variance)] for bn in norms]
         self._function = _compile(self._forward)
 
-    def _forward(self, trainable, non_trainable, images):
+    def _forward(self, trainable, non_trainable, images, sums, shifts):
         _, updated = self.model.stateless_call(trainable, non_trainable, images, training=True)
-        return [updated[i] for i in self._means] + [updated[i] for i in self._variances]
+        means = [updated[i] for i in self._means]
+        variances = [updated[i] for i in self._variances]
+        return _accumulate(sums, shifts, means, variances, keras.ops.shape(images)[0])
 
-    def __call__(self, images):
-        """The statistics of `images` as backend arrays: the means, then the variances."""
+    def __call__(self, images, sums, shifts):
+        """`sums` (two lists of backend arrays) plus the statistics of `images`."""
         values = [v.value for v in self.model.trainable_variables]
         states = [v.value for v in self.model.non_trainable_variables]
         with _no_grad():
-            return self._function(values, states, images)
+            return self._function(values, states, images, sums, shifts)
 
 
 def _eager_statistics(model, norms):
-    """Today's reference: an eager training-mode call, then the norms' moving
-    statistics (which momentum 0 makes the batch's)."""
-    def statistics(images):
+    """The reference: an eager training-mode call, then the norms' moving
+    statistics (which momentum 0 makes the batch's), added to the sums eagerly."""
+    def statistics(images, sums, shifts):
         with _no_grad():
             model(images, training=True)
-        return [bn.moving_mean for bn in norms] + [bn.moving_variance for bn in norms]
+            return _accumulate(sums, shifts, [bn.moving_mean for bn in norms],
+                               [bn.moving_variance for bn in norms], len(images))
 
     return statistics
 
@@ -132,8 +152,11 @@ def recompute_bn_statistics(model, batches, compiled=None):
 
     Runs the model in training mode (batch statistics, so each layer sees
     what it sees in training) without dropout over `batches`, and pools the
-    per-batch means and variances with equal weights: mean = E[mu_b],
-    variance = E[var_b] + Var[mu_b]. Frozen batch norms are left alone.
+    per-batch means and variances weighted by the batches' sizes n_b (a smaller
+    last batch counts for its images only): with N = sum n_b,
+    mean = sum n_b mu_b / N, variance = sum n_b (var_b + mu_b^2) / N - mean^2,
+    the mean and variance over all N images. The sums stay on the device and
+    come to the host once per pass. Frozen batch norms are left alone.
 
     Args:
         model: keras.Model.
@@ -148,39 +171,28 @@ def recompute_bn_statistics(model, batches, compiled=None):
     with _statistics_mode(model) as norms:
         if not norms:
             return 0
+        # Copies on the device: the eager pass overwrites the variables.
+        shifts = [keras.ops.copy(bn.moving_mean) for bn in norms]
         if compiled is False:
             statistics = _eager_statistics(model, norms)
         else:
             statistics = compiled or BatchStatistics(model)
-        sums, count, pending = None, 0, None
+        sums = ([keras.ops.zeros_like(c) for c in shifts], [keras.ops.zeros_like(c) for c in shifts])
+        total = 0
         for index in range(len(batches)):
             images = batches[index]
             images = images[0] if isinstance(images, tuple) else images
-            result = statistics(images)
-            if compiled is False:  # the variables themselves: read before the next call
-                result = _to_numpy(result)
-            # JAX runs a compiled call asynchronously: the next batch is read meanwhile.
-            if pending is not None:
-                sums = _accumulate(sums, _to_numpy(pending), len(norms))
-            pending, count = result, count + 1
-    if count == 0:
+            # Asynchronous on JAX: the next batch is read while this one runs.
+            sums = statistics(images, sums, shifts)
+            total += len(images)
+    if total == 0:
         raise ValueError("recompute_bn_statistics needs at least one batch")
-    sums = _accumulate(sums, _to_numpy(pending), len(norms))
-    for i, bn in enumerate(norms):
-        mean = sums[0][i] / count
-        variance = sums[1][i] / count + np.maximum(sums[2][i] / count - mean * mean, 0.0)
-        bn.moving_mean.assign(mean.astype(bn.moving_mean.dtype))
+    host = _to_numpy(list(sums[0]) + list(sums[1]) + shifts)  # the one transfer of the pass
+    layers = len(norms)
+    first, second, shifts = host[:layers], host[layers:2 * layers], host[2 * layers:]
+    for bn, shift, centred, squares in zip(norms, shifts, first, second):
+        offset = centred / total
+        variance = np.maximum(squares / total - offset * offset, 0.0)
+        bn.moving_mean.assign((shift + offset).astype(bn.moving_mean.dtype))
         bn.moving_variance.assign(variance.astype(bn.moving_variance.dtype))
     return len(norms)
-
-
-def _accumulate(sums, statistics, layers):
-    """Adds one batch's means, variances and squared means (float64) to the running sums."""
-    means, variances = statistics[:layers], statistics[layers:]
-    if sums is None:
-        sums = [[np.zeros_like(m) for m in means] for _ in range(3)]
-    for i, (mean, var) in enumerate(zip(means, variances)):
-        sums[0][i] += mean
-        sums[1][i] += var
-        sums[2][i] += mean * mean
-    return sums

@@ -11,6 +11,7 @@ import os
 import numpy as np
 import pytest
 
+from tests.support.float32 import probability_bound
 from tests.support.probe import PROBE_BOUND
 from tests.support.processes import run_python
 
@@ -82,21 +83,28 @@ PREDICT = """
 import sys, numpy as np
 from attention_deeplab.inference import load_inference_model
 from attention_deeplab.data.loader import load_split, normalize_images
+from tests.support.float32 import summed_fan_in
 images, _ = load_split(sys.argv[2], "test")
 model = load_inference_model(run_dir=sys.argv[1])
 np.save(sys.argv[3], np.asarray(model.predict(normalize_images(images[:4]), verbose=0)))
+print(summed_fan_in(model))
 """
 
 
 @pytest.mark.parametrize("source", BACKENDS)
 def test_checkpoint_predicts_the_same_on_every_backend(source, runs, data_dir, tmp_path):
+    """Within the float32 bound of reordered sums (tests/support/float32.py: a
+    quarter of 2 u times the summed fan-in times the largest logit magnitude);
+    a fixed atol of 1e-4 failed on another CPU at 1.02e-4."""
     outputs = {}
     for backend in BACKENDS:
         out = tmp_path / f"{backend}.npy"
-        run(backend, "-c", PREDICT, runs[source], data_dir, out)
+        fan_in = int(run(backend, "-c", PREDICT, runs[source], data_dir, out).split()[-1])
         outputs[backend] = np.load(out)
+    bound = probability_bound(fan_in, outputs[source])
     for backend in BACKENDS:
-        np.testing.assert_allclose(outputs[backend], outputs[source], atol=1e-4, rtol=0)
+        worst = float(np.abs(outputs[backend] - outputs[source]).max())
+        assert worst <= bound, f"{backend} off by {worst:.3g} from {source}, bound {bound:.3g}"
 
 
 PROBE = """

@@ -1,5 +1,7 @@
 """Precise batch-norm statistics: population values over the batches, nothing else
 touched, the same compiled as eager on every backend."""
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -66,12 +68,52 @@ print(max(float(np.max(np.abs(a - b) / np.maximum(1.0, np.abs(a)))) for a, b in 
 """
 
 
+WEIGHTED = """
+import keras, numpy as np
+from attention_deeplab.training import recompute_bn_statistics
+
+rng = np.random.default_rng(0)
+# Unequal batches that differ: 7 images around 0.2, then 3 around 0.8.
+images = np.concatenate([rng.uniform(0.0, 0.4, (7, 8, 8, 3)), rng.uniform(0.5, 1.1, (3, 8, 8, 3))])
+images = images.astype(np.float32)
+inputs = keras.Input((8, 8, 3))
+norm = keras.layers.BatchNormalization()
+model = keras.Model(inputs, keras.layers.Conv2D(1, 1)(norm(inputs)))
+batches = [images[start:start + 7] for start in range(0, 10, 7)]  # batch 7: 7 and 3 images
+pixels = images.astype(np.float64).reshape(-1, 3)
+for compiled in (None, False):
+    recompute_bn_statistics(model, batches, compiled)
+    print(float(np.abs(keras.ops.convert_to_numpy(norm.moving_mean) - pixels.mean(0)).max()),
+          float(np.abs(keras.ops.convert_to_numpy(norm.moving_variance) - pixels.var(0)).max()))
+"""
+
+
+def _backend_case(backend):
+    """TensorFlow in `make test`; JAX and PyTorch in `make test-backends`."""
+    if backend != "tensorflow" and not os.environ.get("RUN_BACKEND_TESTS"):
+        pytest.skip("run with `make test-backends` (installs jax and torch)")
+    if backend != "tensorflow":
+        pytest.importorskip(backend)
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
+def test_batches_weighted_by_their_images(backend):
+    """10 images at batch 7 (batches of 7 and 3): the moving statistics are the
+    mean and variance over all 10 images' pixels, compiled and eager, on every
+    backend. Equal weights per batch would be off by about 0.1 in the mean."""
+    _backend_case(backend)
+    out = run_python("-c", WEIGHTED, backend=backend, timeout=300)
+    lines = out.strip().splitlines()[-2:]
+    for line in lines:
+        mean_error, variance_error = map(float, line.split())
+        assert mean_error < 1e-5 and variance_error < 1e-5, lines
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["tensorflow", "jax", "torch"])
 def test_compiled_statistics_equal_the_eager_ones(backend):
     """The stateless forward (jit-compiled on JAX, eager on the others) gives the
     statistics of the eager one, partial batch and nested model included."""
-    if backend != "tensorflow":
-        pytest.importorskip(backend)
+    _backend_case(backend)
     out = run_python("-c", COMPARE, backend=backend, timeout=300)
     assert float(out.strip().splitlines()[-1]) < 1e-5
