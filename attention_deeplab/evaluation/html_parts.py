@@ -16,7 +16,8 @@ text-align:right}th{background:#f4f4f4}table.sortable th{position:sticky;top:0}t
 text-align:left}table.sortable th{cursor:pointer;user-select:none}
 th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 .note{background:#fff6d5;padding:4px 8px;border-left:4px solid #e0b000}
-.pair img{width:192px;margin-right:6px}img.thumb{display:block}
+.pair{display:flex;gap:8px}.pair figure{margin:0;text-align:left;font-size:12px}
+.pair img{width:192px;image-rendering:pixelated}img.thumb{display:block}
 details pre{background:#f8f8f8;padding:6px;overflow:auto}
 """
 
@@ -118,7 +119,10 @@ def scatter_svg(series, size=360, label="per-image Dice"):
                  if not (math.isnan(x) or math.isnan(y))]
     frame = (f"<rect x='40' y='20' width='{span}' height='{span}' fill='none' stroke='#999'/>"
              f"<line x1='40' y1='{size - 30}' x2='{40 + span}' y2='20' stroke='#bbb' "
-             f"stroke-dasharray='4'/>")
+             f"stroke-dasharray='4'/>" + "".join(
+                f"<text x='{40 + t * span}' y='{size - 18}' font-size='10' text-anchor='middle'>"
+                f"{t:g}</text><text x='34' y='{size - 27 - t * span}' font-size='10' "
+                f"text-anchor='end'>{t:g}</text>" for t in (0, 0.5, 1)))
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{size}' height='{size}' "
             f"role='img' aria-label='{esc(label)}'>{frame}{''.join(dots)}{''.join(legend)}"
             f"<text x='{40 + span / 2}' y='{size - 8}' font-size='11' text-anchor='middle'>"
