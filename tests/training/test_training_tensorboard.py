@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from attention_deeplab.training import train
-from tests.training.test_training_resume import SETTINGS, kill_when, state_every_epoch  # noqa: F401
+from tests.training.test_training_resume import (  # noqa: F401 (fixtures)
+    SETTINGS, kill_when, quick_plateau, state_every_epoch)
 
 event_accumulator = pytest.importorskip(
     "tensorboard.backend.event_processing.event_accumulator",
@@ -46,8 +47,8 @@ def check_against_history(run_dir, epochs):
                                    rtol=1e-6)
 
 
-def test_one_scalar_per_epoch_and_metric_after_a_resume(data_dir, tmp_path, standin,
-                                                        state_every_epoch):  # noqa: F811
+def test_one_scalar_per_epoch_and_metric_after_a_resume(
+        data_dir, tmp_path, standin, state_every_epoch, quick_plateau):  # noqa: F811
     run_dir = tmp_path / "run"
     # Killed while epoch 2's state is written: its curves are logged, its state is not.
     with pytest.MonkeyPatch.context() as patch:
@@ -57,6 +58,9 @@ def test_one_scalar_per_epoch_and_metric_after_a_resume(data_dir, tmp_path, stan
     summary = train(data_dir, run_dir, epochs=3, tensorboard=True, **SETTINGS)
     assert summary["ran"] == 2
     check_against_history(run_dir, 3)
+    # Each epoch's own rate (it fell after epoch 2), not the optimizer's at logging time.
+    rates = [value for _, value in scalars(run_dir / "tensorboard" / "train")["epoch_learning_rate"]]
+    np.testing.assert_allclose(rates, [1e-2, 1e-2, 1e-3], rtol=1e-6)
 
 
 def test_no_folder_without_the_option(data_dir, tmp_path, standin):
