@@ -82,7 +82,8 @@ def write_html_report(out, entries, stats, markdown):
     """
     out = Path(out)
     reference = entries[0]
-    body = "<h2>Table</h2>" + _markdown_to_html(markdown) + "<h2>Statistics</h2>" + _stats_table(stats)
+    body = ("<h2>Table</h2>" + _markdown_to_html(markdown) + "<h2>Statistics</h2>"
+            + _stats_table(stats))
     if len(entries) > 1:
         ours = _dice_by_id(reference)
         series = {}

@@ -12,8 +12,8 @@ STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0}td,th{padding:2px 8px;border-bottom:1px solid #eee;
-text-align:right}th{background:#f4f4f4}table.sortable th{position:sticky;top:0}td:first-child,th:first-child{
-text-align:left}table.sortable th{cursor:pointer;user-select:none}
+text-align:right}th{background:#f4f4f4}table.sortable th{position:sticky;top:0}
+td:first-child,th:first-child{text-align:left}table.sortable th{cursor:pointer;user-select:none}
 th.asc::after{content:" \\25B2"}th.desc::after{content:" \\25BC"}
 .note{background:#fff6d5;padding:4px 8px;border-left:4px solid #e0b000}
 .pair{display:flex;gap:8px}.pair figure{margin:0;text-align:left;font-size:12px}

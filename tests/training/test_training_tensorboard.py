@@ -59,7 +59,7 @@ def test_one_scalar_per_epoch_and_metric_after_a_resume(
     assert summary["ran"] == 2
     check_against_history(run_dir, 3)
     # Each epoch's own rate (it fell after epoch 2), not the optimizer's at logging time.
-    rates = [value for _, value in scalars(run_dir / "tensorboard" / "train")["epoch_learning_rate"]]
+    rates = [v for _, v in scalars(run_dir / "tensorboard" / "train")["epoch_learning_rate"]]
     np.testing.assert_allclose(rates, [1e-2, 1e-2, 1e-3], rtol=1e-6)
 
 
