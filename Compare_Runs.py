@@ -5,8 +5,8 @@
     python Compare_Runs.py --folds output/ph2_fold0 output/ph2_fold1 ... output/ph2_fold4
 
 Each argument is a run folder (its evaluation/<split>[_tta]/ is read) or an
-evaluation folder. Writes table.md, table.csv, per_image_dice.png and stats.json
-to --out (default output/comparison/).
+evaluation folder. Writes table.md, table.csv, per_image_dice.png, stats.json and
+report.html to --out (default output/comparison/).
 """
 import argparse
 import sys

@@ -4,7 +4,7 @@
     python Evaluate_Skin.py --run-dir output/isic2018 --threshold auto --tta
     python Evaluate_Skin.py --weights weights_isic18.hdf5 --data-dir dataset_isic18
 
-Writes metrics.json, per_image.csv, ROC.png, Precision_recall.png, masks/,
+Writes metrics.json, per_image.csv, ROC.png, Precision_recall.png, masks/, report.html,
 overlays/ and samples.png to <run-dir>/evaluation/<split> (see --out).
 """
 import argparse

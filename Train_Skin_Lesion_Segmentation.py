@@ -39,6 +39,8 @@ def build_parser():
     add("--precise-bn-images", type=int, default=512, help="images for those statistics")
     add("--overwrite", action="store_true", help="replace a different run in --run-dir")
     add("--quiet", action="store_true", help="no progress bars")
+    add("--tensorboard", action="store_true",
+        help="also write the epochs' curves to <run-dir>/tensorboard/ (tensorboard --logdir output)")
     return parser
 
 
@@ -59,7 +61,7 @@ def main(argv=None):
             mixed_precision=args.mixed_precision, seed=args.seed,
             data_parallel=args.data_parallel, precise_bn=args.precise_bn,
             precise_bn_images=args.precise_bn_images, overwrite=args.overwrite,
-            verbose=0 if args.quiet else 1)
+            verbose=0 if args.quiet else 1, tensorboard=args.tensorboard)
     except ProjectError as error:
         print(f"Train_Skin_Lesion_Segmentation.py: error: {error}", file=sys.stderr)
         return 1

@@ -21,7 +21,7 @@ LR_SCHEDULE = {"monitor": "val_loss", "factor": 0.1, "patience": 7, "min_delta":
 # results: a longer run; the data's folder (its fingerprint must match); the backend
 # and software versions, which compute the same epochs with other rounding
 # (history.csv names each epoch's backend). Every other key must match.
-RESUMABLE_KEYS = ("epochs", "data_dir", "keras_backend", "versions")
+RESUMABLE_KEYS = ("epochs", "data_dir", "keras_backend", "versions", "tensorboard")
 # Weights files, compared as files: another path to the same file is the same start.
 PATH_KEYS = ("backbone_weights", "init_weights")
 # How the command line names a key, for the refusal of a different run.
@@ -59,6 +59,7 @@ class RunConfig:
         data_parallel: bool. Synchronous training over all local devices.
         precise_bn: bool. Recompute batch-norm statistics before each validation.
         precise_bn_images: int. Training images for those statistics.
+        tensorboard: bool. Also write the epochs' curves to <run>/tensorboard/.
         keras_backend: str. The backend of its latest start (history.csv names
             each epoch's).
         optimizer, loss, lr_schedule, checkpoint: the paper's recipe, recorded.
@@ -83,6 +84,7 @@ class RunConfig:
     data_parallel: bool = False
     precise_bn: bool = False
     precise_bn_images: int = 512
+    tensorboard: bool = False
     keras_backend: str = ""
     optimizer: str = "adam"
     loss: str = "binary_crossentropy"

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from attention_deeplab.comparison.entries import Entry, check_comparable
+from attention_deeplab.comparison.html_report import write_html_report
 from attention_deeplab.comparison.loading import load_evaluation
 from attention_deeplab.errors import ComparisonError
 from attention_deeplab.comparison.statistics import N_BOOTSTRAP, compare_all
@@ -107,9 +108,11 @@ def compare_runs(runs=(), groups=(), folds=False, split="test", tta=False, out=N
                   "rows": {entry.name: [str(run.folder) for run in entry.evaluations]
                            for entry in entries}})
     write_stats(out / "stats.json", stats)
+    write_html_report(out, entries, stats, table)
     stream = stream or sys.stdout
     print(table, file=stream)
     if len(entries) > 1:
         print(format_stats(stats), file=stream)
-    print(f"Written to {out}/ (table.md, table.csv, per_image_dice.png, stats.json)", file=stream)
+    print(f"Written to {out}/ (table.md, table.csv, per_image_dice.png, stats.json, "
+          "report.html)", file=stream)
     return stats

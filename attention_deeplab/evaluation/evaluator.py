@@ -14,6 +14,7 @@ from attention_deeplab import metrics
 from attention_deeplab.data.loader import load_split, read_manifest
 from attention_deeplab.datasets import DATASETS
 from attention_deeplab.evaluation import figures, native
+from attention_deeplab.evaluation.html_report import write_html_report
 from attention_deeplab.evaluation.report import (
     EvaluationContext, build_report, format_table, write_metrics_json, write_per_image_csv)
 from attention_deeplab.evaluation.scores import score
@@ -154,9 +155,10 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     else:
         write_outputs(out, scores, images, ids, report,
                       probabilities if save_probabilities else None)
+    write_html_report(out, report, ids, scores.counts, scores.per_image)
     stream = stream or sys.stdout
     print(format_table(report), file=stream)
-    written = "masks/" if native_resolution else "masks/, overlays/, samples.png"
+    written = "masks/" if native_resolution else "masks/, overlays/, thumbs/, samples.png"
     print(f"Written to {out}/ (metrics.json, per_image.csv, ROC.png, Precision_recall.png, "
-          f"{written})", file=stream)
+          f"{written}, report.html)", file=stream)
     return report

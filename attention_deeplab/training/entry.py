@@ -103,7 +103,8 @@ def _train_model(splits, config, state, run_dir, verbose, parallel):
 def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e-4,
           backbone_weights="pascal_voc", init_weights=None, preset="full", attention=True,
           output_stride=16, augment=False, mixed_precision=None, seed=0, data_parallel=False,
-          precise_bn="auto", precise_bn_images=512, overwrite=False, verbose=1):
+          precise_bn="auto", precise_bn_images=512, overwrite=False, verbose=1,
+          tensorboard=False):
     """Trains Attention Deeplabv3+ on prepared arrays with the paper's recipe, resumably.
 
     Runs the epochs after the last finished one in `run_dir` (none if new),
@@ -130,6 +131,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         precise_bn_images: int. Training images for the statistics. Defaults to 512.
         overwrite: bool. Replace a different run in `run_dir`. Defaults to False.
         verbose: int. 0 silent, 1 a progress bar per epoch. Defaults to 1.
+        tensorboard: bool. Also write TensorBoard curves to <run_dir>/tensorboard/.
 
     Returns:
         dict: "run_dir", "epochs_done", "best" (val_loss, epoch), "ran" (epochs run now).
@@ -156,7 +158,7 @@ def train(data_dir, run_dir, dataset="isic2018", epochs=100, batch_size=7, lr=1e
         augment=bool(augment), mixed_precision=mixed_precision, seed=int(seed),
         data_parallel=bool(data_parallel), precise_bn_images=int(precise_bn_images),
         precise_bn=resolve_precise_bn(precise_bn, backbone_weights, init_weights),
-        keras_backend=keras.backend.backend(),
+        keras_backend=keras.backend.backend(), tensorboard=bool(tensorboard),
         versions=versions("keras", _backend_module()), extra=data_fold(data_dir))
     parallel = DataParallel(batch_size) if data_parallel else None
     state = open_run(run_dir, config, overwrite, writer=parallel is None or parallel.is_chief)

@@ -12,6 +12,7 @@ from attention_deeplab.training.background_writer import EpochSaver
 from attention_deeplab.training.callbacks import EpochProgress, NanGuard
 from attention_deeplab.training.precise_bn import BatchStatistics, recompute_bn_statistics
 from attention_deeplab.training.state_schedule import StateSchedule
+from attention_deeplab.training.tensorboard_log import EpochBoard
 from attention_deeplab.training.timing import PartClock
 
 # Worker threads feed a bounded queue; without them Keras's TensorFlow adapter
@@ -171,7 +172,9 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
     writes = StateSchedule(config.epochs)
     total = parallel.total if parallel else None
     # Leaving the saver waits for its writing, with the signal handlers still in place.
-    with writes.catching_signals(), EpochSaver(run_dir, writer) as saver:
+    board = (EpochBoard(run_dir, model, state["history"]) if config.tensorboard and writer
+             else contextlib.nullcontext())
+    with writes.catching_signals(), EpochSaver(run_dir, writer) as saver, board:
         for epoch in range(state["epoch"], config.epochs):
             clock = PartClock()
             with clock.part("steps"):
@@ -187,6 +190,8 @@ def run_epochs(model, splits, config, state, run_dir, verbose=1, parallel=None, 
             with clock.part("saving"):
                 state = _save_epoch(model, state, row, writes, clock, saver, total)
             row.update(clock.row())  # in memory: the next state and history have it whole
+            if config.tensorboard and writer:
+                board.log(row)
             if verbose:
                 print(f"epoch {epoch + 1}/{config.epochs}: val_loss {row['val_loss']:.4f}, "
                       f"val_dice {row['val_dice']:.4f}, best epoch {state['best']['epoch']}, "

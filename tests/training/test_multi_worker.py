@@ -157,7 +157,7 @@ def two_workers(request, tmp_path_factory, repo_root):
     folder = tmp_path_factory.mktemp(f"multi_worker_{request.param}")
     data = write_disc_arrays(folder / "data", {"train": 10, "val": 3})
     workers = Workers(folder, repo_root, request.param)
-    codes, outputs = workers.run(train_args(data, folder / "run"), "run")
+    codes, outputs = workers.run(train_args(data, folder / "run") + ["--tensorboard"], "run")
     assert codes == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
     single, output = workers.run(train_args(data, folder / "single"), "single", count=1, env={
         "LOGICAL_CPUS": "2", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
@@ -185,6 +185,9 @@ def test_multi_worker_one_writer(two_workers):
     assert any(name.startswith(".best.weights") or name == "best.weights.h5" for name in written)
     assert json.loads((folder / "run-1" / "writes.json").read_text()) == []
     assert len((folder / "run" / "history.csv").read_text().splitlines()) == 3
+    # TensorFlow writes the event files (no Python audit event): one writer, one file.
+    for part in ("train", "validation"):
+        assert len(list((folder / "run" / "tensorboard" / part).glob("events.out.*"))) == 1
 
 
 @pytest.mark.slow

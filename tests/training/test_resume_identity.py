@@ -18,7 +18,7 @@ from tests.support.models import standin_model
 from tests.training.conftest import make_arrays
 
 # Written here, not read from run_config: widening that list must fail this test.
-MAY_DIFFER = {"epochs", "data_dir", "keras_backend", "versions"}
+MAY_DIFFER = {"epochs", "data_dir", "keras_backend", "versions", "tensorboard"}
 MODEL = {"input_shape": [32, 32, 3], "preset": "tiny", "attention": True, "output_stride": 16}
 SAVED = RunConfig(model=MODEL, data_dir="/data", data_fingerprint="discs", sizes={"train": 12},
                   backbone_weights=None, keras_backend="tensorflow",
@@ -142,6 +142,7 @@ CASES = {
     "--data-parallel": (True, "--data-parallel"), "--precise-bn": ("off", "--precise-bn"),
     "--precise-bn same value": ("on", None),  # auto resolved to on (from scratch)
     "--precise-bn-images": ("8", "--precise-bn-images"), "--quiet": (False, None),
+    "--tensorboard": (True, None),  # only logs: the epochs' results are the same
 }
 
 
