@@ -3,6 +3,7 @@
     python Evaluate_Skin.py --dataset isic2018
     python Evaluate_Skin.py --run-dir output/isic2018 --threshold auto --tta
     python Evaluate_Skin.py --weights weights_isic18.hdf5 --data-dir dataset_isic18
+    python Evaluate_Skin.py --run-dir output/seed0 --run-dir output/seed1 --tta   # ensemble
 
 Writes metrics.json, per_image.csv, ROC.png, Precision_recall.png, masks/, report.html,
 overlays/ and samples.png to <run-dir>/evaluation/<split> (see --out).
@@ -28,8 +29,11 @@ def threshold_type(text):
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_dataset_argument(parser, default=None)
-    parser.add_argument("--run-dir", help="training run folder (default output/<dataset>); "
-                        "with --weights, a folder without config.json only receives the outputs")
+    parser.add_argument("--run-dir", action="append",
+                        help="training run folder (default output/<dataset>); with --weights, "
+                        "a folder without config.json only receives the outputs; repeated: "
+                        "the runs' ensemble (mean probability), written to "
+                        "<first run>/evaluation/<split>[_tta]_ensemble")
     parser.add_argument("--data-dir", help="prepared arrays (default: the run's data folder)")
     parser.add_argument("--weights", help="weights file (default: the run's best.weights.h5); "
                         "outside a run folder, an authors' checkpoint included, the full network")

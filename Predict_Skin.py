@@ -2,6 +2,7 @@
 
     python Predict_Skin.py --run-dir output/isic2018 --input photos/ --out masks/
     python Predict_Skin.py --weights weights_isic18.hdf5 --input "scans/**/*.jpg" --out out/ --tta
+    python Predict_Skin.py --run-dir output/ph2_fold0 --run-dir output/ph2_fold1 --input photos/ --out out/
 
 Writes <name>_mask.png (0/255, the input's size) and <name>_overlay.png per
 image, and predictions.csv (area, bounding box, mean probability) over all.
@@ -15,7 +16,8 @@ from attention_deeplab.arguments import add_model_override_arguments, probabilit
 
 def build_parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run-dir", help="training run folder (config.json, best.weights.h5)")
+    parser.add_argument("--run-dir", action="append", help="training run folder (config.json, "
+                        "best.weights.h5); repeated: the runs' ensemble (mean probability)")
     parser.add_argument("--weights", help="weights file (default: the run's best.weights.h5); "
                         "outside a run folder, an authors' checkpoint included, the full network")
     parser.add_argument("--input", nargs="+", required=True, metavar="PATH",

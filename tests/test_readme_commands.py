@@ -9,7 +9,8 @@ as written (slow), from a folder laid out as the README assumes:
   `--preset tiny --backbone-weights none --epochs 1 --batch-size 4 --quiet`;
 - runs that the README compares against but trains with no command it shows
   (`output/isic2018_no_attention`, `output/att_s0`..., `output/other`) are copies of the
-  run the README trains and evaluates first (`output/isic2018_official` for `other`).
+  run the README trains and evaluates first (`output/isic2018_official` for `other`); the
+  fold runs the ensemble example predicts with are copies of `output/ph2`.
 The cross-validation loop and its `Compare_Runs.py --folds` run through
 scripts/cross_validation_ph2.py (tests/end_to_end/test_cross_validation_script.py).
 Each script runs in this process (`main(argv)` from the folder), so the framework is
@@ -35,7 +36,8 @@ CROSS_VALIDATION = "Compare_Runs.py --folds"
 STAND_INS = {"output/isic2018_no_attention": "output/isic2018",
              "output/other": "output/isic2018_official",
              **{f"output/{name}_s{seed}": "output/isic2018" for name in ("att", "plain")
-                for seed in range(3)}}
+                for seed in range(3)},
+             **{f"output/ph2_fold{fold}": "output/ph2" for fold in range(5)}}
 
 pytestmark = pytest.mark.slow
 

@@ -18,6 +18,7 @@ from attention_deeplab.evaluation.html_report import write_html_report
 from attention_deeplab.evaluation.report import (
     EvaluationContext, build_report, format_table, write_metrics_json, write_per_image_csv)
 from attention_deeplab.evaluation.scores import score
+from attention_deeplab.inference import ensemble
 from attention_deeplab.inference.arrays import predict_array
 from attention_deeplab.inference.model import build_inference_model
 from attention_deeplab.locations import (
@@ -54,9 +55,10 @@ def choose_threshold(model, data_dir, batch_size=8, tta=False):
             "val_dice_at_0.5": dice_half}
 
 
-def default_out(run_dir, weights, dataset, split, tta):
-    """``<run-dir>/evaluation/<split>[_tta]``; a bare weights file's under ``output/<dataset>``."""
-    name = split + ("_tta" if tta else "")
+def default_out(run_dir, weights, dataset, split, tta, is_ensemble=False):
+    """``<run-dir>/evaluation/<split>[_tta][_ensemble]`` (an ensemble's under its first
+    member's run); a bare weights file's under ``output/<dataset>``."""
+    name = split + ("_tta" if tta else "") + ("_ensemble" if is_ensemble else "")
     if run_dir is not None:
         return Path(run_dir) / EVALUATION_DIR / name
     base = default_folders(dataset if dataset in DATASETS else None)[1]
@@ -83,6 +85,33 @@ def _locations(dataset, run_dir, data_dir, weights, model):
                         config=None)
 
 
+def _ensemble_members(where, run_dirs, weights, model, manifest, split):
+    """Each member's RunLocations for several runs (else None), refusing an ensemble
+    scored on images one of its members saw (fold runs) before any network is built."""
+    if len(run_dirs) < 2:
+        return None
+    ensemble.refuse_weights(weights)
+    if model is not None:
+        raise ValueError("give either a model or several run folders, not both")
+    members = [where] + ensemble.member_locations(run_dirs[1:])
+    seen = ensemble.seen_by_members(members, manifest.get("ids", {}).get(split) or [], split)
+    if seen:
+        run, count, example = seen
+        raise ValueError(f"ensemble member {run} saw {count} of the {split} images (e.g. "
+                         f"{example}) in training: score an ensemble on images none of its "
+                         "members saw (fold runs: Predict_Skin.py on new images)")
+    return members
+
+
+def _load_model(where, members, image_size, overrides):
+    """The ensemble of `members`, or the one model `where` describes."""
+    if members:
+        return ensemble.load_ensemble(members, **overrides)
+    # A bare weights file has no recorded input size: the prepared arrays' size it is.
+    input_shape = None if where.model_run is not None else (*image_size, 3)
+    return build_inference_model(where, input_shape, **overrides)
+
+
 def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="test",
              threshold=0.5, tta=False, batch_size=8, save_probabilities=False, out=None,
              preset=None, attention=None, output_stride=None, model=None, stream=None,
@@ -91,8 +120,10 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
 
     Args:
         dataset: str or None. "isic2018", "isic2017" or "ph2": default folders.
-        run_dir: str, Path or None. Training run folder (config.json, best weights);
-            without config.json, given `weights`, only where the outputs go.
+        run_dir: str, Path, list of them, or None. Training run folder (config.json,
+            best weights); without config.json, given `weights`, only where the outputs
+            go. Several: their ensemble (the mean probability; see
+            ``inference/ensemble.py``), written under the first's ``<split>_ensemble``.
         data_dir: str, Path or None. Prepared arrays; defaults to the run's data.
         weights: str, Path or None. Weights file; defaults to the run's best.
         split: str. "test" or "val". Defaults to "test".
@@ -116,16 +147,16 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         raise ValueError(f"--split must be test or val, got {split!r}")
     if threshold != "auto" and not 0 <= float(threshold) < 1:
         raise ValueError(f"--threshold must be 'auto' or a number in [0, 1), got {threshold!r}")
-    where = _locations(dataset, run_dir, data_dir, weights, model)
+    run_dirs = ensemble.as_run_dirs(run_dir)
+    where = _locations(dataset, run_dirs[0] if run_dirs else None, data_dir, weights, model)
     images, masks = load_split(where.data_dir, split)
     manifest = read_manifest(where.data_dir)
     ids = image_ids(manifest, split, len(images))
     sources = native.mask_sources(manifest, where.data_dir, split) if native_resolution else None
+    members = _ensemble_members(where, run_dirs, weights, model, manifest, split)
     if model is None:
-        # A bare weights file has no recorded input size: the prepared arrays' size it is.
-        input_shape = None if where.model_run is not None else (*images.shape[1:3], 3)
-        model = build_inference_model(where, input_shape, preset=preset, attention=attention,
-                                      output_stride=output_stride)
+        model = _load_model(where, members, images.shape[1:3], {
+            "preset": preset, "attention": attention, "output_stride": output_stride})
     selection = None
     if threshold == "auto":
         selection = choose_threshold(model, where.data_dir, batch_size, tta)
@@ -134,7 +165,7 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
         probabilities = predict_array(model, images, batch_size, tta, progress)
     name = manifest.get("dataset") or dataset or (where.config.dataset if where.config else None)
     if out is None:
-        out = default_out(where.run_dir, where.weights, name, split, tta)
+        out = default_out(where.run_dir, where.weights, name, split, tta, bool(members))
         out = Path(f"{out}_native") if native_resolution else out
     if native_resolution:
         scores = native.score_native(probabilities, sources, ids, float(threshold),
@@ -143,11 +174,15 @@ def evaluate(dataset=None, run_dir=None, data_dir=None, weights=None, split="tes
     else:
         scores = score(probabilities, masks, float(threshold))
     context = EvaluationContext(
-        dataset=name, split=split, data_dir=where.data_dir, run_dir=where.model_run,
-        weights=where.weights, image_size=tuple(images.shape[1:3]), threshold=float(threshold),
+        dataset=name, split=split, data_dir=where.data_dir,
+        run_dir=None if members else where.model_run, weights=None if members else where.weights, image_size=tuple(images.shape[1:3]), threshold=float(threshold),
         threshold_selection=selection, tta=bool(tta))
     report = build_report(context, scores)
     report["data_fingerprint"] = manifest.get("fingerprint")  # Compare_Runs.py checks it
+    if members:
+        report["ensemble"] = {"combined": "mean of the members' probabilities"
+                              + (", each after its own flips" if tta else ""),
+                              "members": ensemble.describe_members(members)}
     if native_resolution:
         report.update(native_resolution=True,
                       challenge_score=report["per_image"]["isic_challenge_score"])

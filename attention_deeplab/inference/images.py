@@ -17,8 +17,7 @@ from attention_deeplab.data.image_files import READ_ERRORS
 from attention_deeplab.inference import overlays
 from attention_deeplab.inference.arrays import (model_input_size, predict_batch, resize_image,
                                                 resize_probabilities)
-from attention_deeplab.inference.model import build_inference_model
-from attention_deeplab.locations import resolve_run
+from attention_deeplab.inference.ensemble import load_predictor
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 CSV_COLUMNS = ("file", "mask", "width", "height", "lesion_pixels", "lesion_fraction",
@@ -127,7 +126,8 @@ def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=F
     Args:
         inputs: list of str. Image files, folders or glob patterns.
         out: str or Path. Output folder (created).
-        run_dir: str, Path or None. Training run folder.
+        run_dir: str, Path, list of them, or None. Training run folder; several:
+            their ensemble (the mean probability, see ``inference/ensemble.py``).
         weights: str, Path or None. Weights file (default: the run's best).
         threshold: float. Lesion where the probability is strictly above it.
         tta: bool. Average the identity and the two flips.
@@ -148,9 +148,8 @@ def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=F
     paths, unmatched = expand_inputs(inputs)
     failed = [(entry, "no such file, or no image matches it") for entry in unmatched]
     if model is None:
-        locations = resolve_run(run_dir=run_dir, weights=weights, outputs_in_run=False)
-        model = build_inference_model(locations, preset=preset, attention=attention,
-                                      output_stride=output_stride)
+        model = load_predictor(run_dir, weights, preset=preset, attention=attention,
+                               output_stride=output_stride)
     size = model_input_size(model)
     out = overlays.ensure_dir(out)
     options = {"threshold": float(threshold), "keep_largest": keep_largest,
