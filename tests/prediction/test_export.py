@@ -68,6 +68,24 @@ def test_onnx_export_passes_its_check(onnx_file, tiny_run):
     assert check_export(model, "onnx", onnx_file, check_images((SIZE, SIZE))) <= 1e-4
 
 
+def test_a_mixed_precision_run_exports_in_float32(tiny_run, tmp_path):
+    import keras
+
+    from attention_deeplab.inference.export import float32_model
+    from attention_deeplab.model import build_from_options
+    from attention_deeplab.run_config import read_config, write_config
+    from attention_deeplab.training.model_setup import precision_policy
+
+    config = read_config(tiny_run)
+    # The run's policy still set, as in a process that has just trained it.
+    with precision_policy("float16"):
+        build_from_options(config.model, compile=False).save_weights(tmp_path / "best.weights.h5")
+        write_config(tmp_path, config)
+        model = float32_model(tmp_path)
+        assert keras.config.dtype_policy().name == "mixed_float16"  # restored after the build
+    assert {layer.dtype_policy.name for layer in model.layers} == {"float32"}
+
+
 def _corrupt_onnx(path):
     """Adds 0.05 to every weight of the file's largest float initializer (a convolution's kernel)."""
     import onnx
