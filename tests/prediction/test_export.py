@@ -87,7 +87,7 @@ def test_a_mixed_precision_run_exports_in_float32(tiny_run, tmp_path):
 
 
 def _corrupt_onnx(path):
-    """Adds 0.05 to every weight of the file's largest float initializer (a convolution's kernel)."""
+    """Adds 0.05 to each weight of the file's largest float initializer (a kernel)."""
     import onnx
     from onnx import numpy_helper
 
