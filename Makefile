@@ -42,14 +42,15 @@ $(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
 	$(PY) -m pip install -q -r requirements-backends.txt
 	touch $@
 
-# The files whose JAX or PyTorch cases `make test` skips (it installs neither).
+# The files whose JAX or PyTorch cases `make test` skips (it installs neither), and the
+# export tests (their ONNX and LiteRT packages come with requirements-backends.txt).
 test-backends: $(BACKENDS_STAMP)
 	RUN_BACKEND_TESTS=1 $(PY) -m pytest $(PYTEST_PARALLEL) --junitxml=$(RESULTS)/test-backends.xml \
 	    tests/backends tests/end_to_end/test_cross_validation_script.py \
 	    tests/end_to_end/test_end_to_end_backends.py \
 	    tests/training/test_first_epoch_batches.py tests/training/test_multi_worker.py \
 	    tests/training/test_training_compilations.py tests/training/test_training_precise_bn.py \
-	    tests/training/test_data_parallel_batch_norm.py
+	    tests/training/test_data_parallel_batch_norm.py tests/prediction/test_export.py
 
 # bench_backends.py measures JAX and PyTorch against TensorFlow: their packages first.
 bench: $(BACKENDS_STAMP)

@@ -6,7 +6,7 @@ the model exactly as training did.
 import numpy as np
 from PIL import Image
 
-from attention_deeplab.data.loader import normalize_images
+from attention_deeplab.normalization import normalize_images
 
 
 def model_input_size(model):

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
-from tqdm import tqdm
 
-from attention_deeplab.data.image_files import READ_ERRORS
 from attention_deeplab.inference import overlays
 from attention_deeplab.inference.arrays import (model_input_size, predict_batch, resize_image,
                                                 resize_probabilities)
-from attention_deeplab.inference.ensemble import load_predictor
+
+# As data.image_files.READ_ERRORS, repeated: importing the data package would pull in
+# tqdm and the Prepare code, which ONNX prediction (numpy and Pillow only) lacks.
+READ_ERRORS = (OSError, SyntaxError, ValueError, Image.DecompressionBombError)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 CSV_COLUMNS = ("file", "mask", "width", "height", "lesion_pixels", "lesion_fraction",
@@ -72,6 +72,8 @@ def read_input(path, size):
 
 def postprocess(mask, keep_largest=False, fill_holes=False):
     """Keeps the largest connected component and/or fills holes of a boolean mask."""
+    if keep_largest or fill_holes:
+        from scipy import ndimage  # only these options need scipy (not in ONNX's requirements)
     if keep_largest and mask.any():
         labels, count = ndimage.label(mask)
         if count > 1:
@@ -118,6 +120,31 @@ def _write_batch(batch, probabilities, out, writer, options):
                          **lesion_measures(mask, full)})
 
 
+def _progress_bar(total, progress):
+    """A tqdm bar, or a silent stand-in where tqdm is absent (an ONNX-only install)."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        progress = False
+    if progress:
+        return tqdm(total=total, unit="image")
+    return _SilentBar()
+
+
+class _SilentBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        pass
+
+    def write(self, text):
+        print(text)
+
+
 def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=False,
                    keep_largest=False, fill_holes=False, batch_size=8, preset=None,
                    attention=None, output_stride=None, model=None, progress=True):
@@ -148,6 +175,9 @@ def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=F
     paths, unmatched = expand_inputs(inputs)
     failed = [(entry, "no such file, or no image matches it") for entry in unmatched]
     if model is None:
+        # Imported here: ONNX prediction (numpy and Pillow only) never builds a Keras model.
+        from attention_deeplab.inference.ensemble import load_predictor
+
         model = load_predictor(run_dir, weights, preset=preset, attention=attention,
                                output_stride=output_stride)
     size = model_input_size(model)
@@ -156,7 +186,7 @@ def predict_images(inputs, out, run_dir=None, weights=None, threshold=0.5, tta=F
                "fill_holes": fill_holes}
     used, done = set(), 0
     with open(out / "predictions.csv", "w", newline="") as stream, \
-            tqdm(total=len(paths), unit="image", disable=not progress) as bar:
+            _progress_bar(len(paths), progress) as bar:
         writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS)
         writer.writeheader()
         batch, inputs_batch = [], []

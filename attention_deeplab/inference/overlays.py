@@ -3,7 +3,6 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from scipy import ndimage
 
 TRUTH_COLOUR = (0, 255, 0)  # ground-truth contour: green
 # Predicted contour: magenta, which most colour-blind readers still tell from green.
@@ -26,11 +25,28 @@ def contour(mask, thickness=None):
     mask = np.asarray(mask, bool)
     if thickness is None:
         thickness = max(1, round(min(mask.shape) / 256))
-    interior = ndimage.binary_erosion(mask, border_value=0)
-    edge = mask & ~interior
-    if thickness > 1:
-        edge = ndimage.binary_dilation(edge, iterations=thickness - 1)
+    edge = mask & ~_erode(mask)
+    for _ in range(thickness - 1):
+        edge = _dilate(edge)
     return edge
+
+
+def _neighbours(mask):
+    """The mask's four neighbour planes (up, down, left, right), False beyond the border."""
+    padded = np.pad(mask, 1, constant_values=False)
+    return (padded[:-2, 1:-1], padded[2:, 1:-1], padded[1:-1, :-2], padded[1:-1, 2:])
+
+
+# Numpy rather than scipy.ndimage (the same cross-shaped element, border False), so
+# ONNX prediction needs only numpy and Pillow.
+def _erode(mask):
+    up, down, left, right = _neighbours(mask)
+    return mask & up & down & left & right
+
+
+def _dilate(mask):
+    up, down, left, right = _neighbours(mask)
+    return mask | up | down | left | right
 
 
 def overlay(image, truth=None, prediction=None, thickness=None):
