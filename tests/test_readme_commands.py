@@ -29,6 +29,7 @@ from attention_deeplab.data.synthetic import generate
 from tests.support.processes import REPO
 
 FAST = {"Prepare_ISIC2018.py": ["--size", "64"], "Prepare_ph2.py": ["--size", "64"],
+        "Prepare_Folder.py": ["--size", "64"],
         "Train_Skin_Lesion_Segmentation.py": ["--preset", "tiny", "--backbone-weights", "none",
                                               "--epochs", "1", "--batch-size", "4", "--quiet"]}
 AUTHORS = "weight_isic18_deeplab_v3pa"
@@ -39,6 +40,7 @@ STAND_INS = {"output/isic2018_no_attention": "output/isic2018",
                 for seed in range(3)},
              **{f"output/ph2_fold{fold}": "output/ph2" for fold in range(5)}}
 
+PHOTOS = 10  # Prepare_Folder.py's default split: 7 training, 1 validation, 2 test images
 pytestmark = pytest.mark.slow
 
 
@@ -78,24 +80,28 @@ def work(tmp_path_factory):
     generate("isic2018-official", 20, root / "dataset_isic18", seed=5, width_range=(60, 100))
     generate("ph2", 14, root / "dataset_ph2", seed=5, width_range=(60, 100))
     (root / "photos").mkdir()
+    (root / "masks").mkdir()
     training = root / "dataset_isic18" / "ISIC2018_Task1-2_Training_Input"
-    for image in sorted(training.glob("*.jpg"))[:3]:
+    truth = root / "dataset_isic18" / "ISIC2018_Task1_Training_GroundTruth"
+    for image in sorted(training.glob("*.jpg"))[:PHOTOS]:  # "your own images and masks"
         shutil.copy(image, root / "photos")
+        shutil.copy(truth / f"{image.stem}_segmentation.png", root / "masks")
     return root
 
 
 def test_readme_shows_the_commands_this_test_runs():
     commands = readme_commands()
     scripts = {shlex.split(command)[1] for command in commands}
-    assert scripts == {"Prepare_ISIC2018.py", "Prepare_ph2.py",
+    assert scripts == {"Prepare_ISIC2018.py", "Prepare_ph2.py", "Prepare_Folder.py",
                        "Train_Skin_Lesion_Segmentation.py", "Evaluate_Skin.py", "Predict_Skin.py",
                        "Compare_Runs.py", "models.py"}
-    assert sum("--official" in c or "--native-resolution" in c for c in commands) == 2
+    assert sum("--official" in c or "--native-resolution" in c for c in commands) == 3
     assert sum(c.startswith("python Compare_Runs.py") for c in commands) == 4
 
 
 # What each command must leave behind (a pattern over the paths it created).
 PRODUCTS = {"Prepare_ISIC2018.py": r"split\.json$", "Prepare_ph2.py": r"split\.json$",
+            "Prepare_Folder.py": r"split\.json$",
             "Train_Skin_Lesion_Segmentation.py": r"best\.weights\.h5$",
             "Evaluate_Skin.py": r"metrics\.json$", "Predict_Skin.py": r"_mask\.png$",
             "Compare_Runs.py": r"comparison/table\.md$|stats\.json$", "models.py": r"\.keras$"}
@@ -114,7 +120,8 @@ def test_every_readme_command_runs_as_written(work, monkeypatch):
     assert 0.0 <= native["challenge_score"] <= 1.0
     stats = json.loads((work / "output" / "comparison" / "stats.json").read_text())
     assert stats["rows"]
-    assert len(list((work / "predictions").glob("*_mask.png"))) == 3
+    assert len(list((work / "predictions").glob("*_mask.png"))) == PHOTOS
+    assert json.loads((work / "output/mine/evaluation/test_native/metrics.json").read_text())
 
 
 def test_authors_checkpoint_commands(work, original_checkpoint_dir, monkeypatch):
