@@ -2,7 +2,7 @@
 the best weights' (their last line) at an inference start, against those starts, same run.
 
 Arrays of ISIC 2018's size at 256x256 (1815 training and 259 validation images, uint8,
-545 MB with their masks) are written by Prepare's own writer, which records their
+544 MB with their masks) are written by Prepare's own writer, which records their
 sha256. Measured, best of --repeats:
 - the check: `load_training_data` with the digests in split.json minus without them,
   with the files in the page cache (the CPU's cost; the check is then the arrays' first

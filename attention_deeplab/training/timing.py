@@ -27,10 +27,10 @@ class PartClock:
 
     def row(self):
         """{"seconds": total so far, "seconds_<part>": ...} (a running part counted
-        up to now), rounded to 1 ms (saving in the background blocks for milliseconds)."""
+        up to now), rounded to 1 us (saving in the background blocks for less than a millisecond)."""
         now = time.perf_counter()
         seconds = dict(self.seconds)
         if self._running is not None:
             seconds[self._running[0]] += now - self._running[1]
-        columns = {f"seconds_{name}": round(value, 3) for name, value in seconds.items()}
+        columns = {f"seconds_{name}": round(value, 6) for name, value in seconds.items()}
         return {"seconds": round(now - self.started, 3), **columns}
