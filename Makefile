@@ -46,6 +46,7 @@ $(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
 # export tests (their ONNX and LiteRT packages come with requirements-backends.txt).
 test-backends: $(BACKENDS_STAMP)
 	RUN_BACKEND_TESTS=1 $(PY) -m pytest $(PYTEST_PARALLEL) --junitxml=$(RESULTS)/test-backends.xml \
+	    -k "not (tensorflow and ($(TF_RAN_IN_TEST)))" \
 	    tests/backends tests/end_to_end/test_cross_validation_script.py \
 	    tests/end_to_end/test_end_to_end_backends.py \
 	    tests/training/test_first_epoch_batches.py tests/training/test_multi_worker.py \
