@@ -16,7 +16,7 @@ from attention_deeplab.training.distribute import DataParallel
 from attention_deeplab.training.loop import run_epochs
 from attention_deeplab.training.model_setup import build_model, precision_policy
 from attention_deeplab.training.run_folder import (
-    check_compatible, clear_run, history_epochs, read_state, restore_state, write_history)
+    check_compatible, clear_run, history_matches, read_state, restore_state, write_history)
 
 
 def open_run(run_dir, config, overwrite, writer=True):
@@ -49,8 +49,7 @@ def open_run(run_dir, config, overwrite, writer=True):
         write_config(run_dir, config)
     # A kill may have come between the state and the history (or the history is damaged):
     # rewrite it from the state, whose rows are the same bar the state's own writing time.
-    if writer and state is not None and history_epochs(run_dir) != [
-            row["epoch"] for row in state["history"]]:
+    if writer and state is not None and not history_matches(run_dir, state["history"]):
         write_history(run_dir, state["history"])
     return state
 

@@ -196,13 +196,21 @@ def restore_state(run_dir, model, state, writer=True):
         _restore_best(run_dir, folder)
 
 
-def history_epochs(run_dir):
-    """The epochs history.csv lists, or None when it is missing or unreadable."""
+def history_matches(run_dir, history):
+    """Whether history.csv holds `history`'s rows, timing columns aside (the state's copy
+    lacks the state's own writing time); False when it is missing, cut or damaged."""
+    def text(value):
+        return "" if value is None else str(value)
+
+    kept = [key for key in HISTORY_COLUMNS if not key.startswith("seconds")]
     try:
         with open(Path(run_dir) / HISTORY_NAME, newline="") as stream:
-            return [int(row["epoch"]) for row in csv.DictReader(stream)]
-    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, csv.Error):
-        return None
+            rows = list(csv.DictReader(stream))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return len(rows) == len(history) and all(
+        text(row.get(key)) == text(entry.get(key)) for row, entry in zip(rows, history)
+        for key in kept)
 
 
 def write_history(run_dir, history):
