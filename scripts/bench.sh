@@ -10,7 +10,7 @@ log=$(mktemp)
 # Each with the settings its README claim was measured at.
 for bench in bench_prepare bench_metrics bench_model bench_train "bench_train_memory --scale 1" \
              bench_backends bench_bn_variance bench_saving bench_digest bench_precise_bn \
-             bench_export; do
+             bench_export bench_report; do
   set -- $bench
   echo "== benchmarks/$1.py ${*:2}"
   $PY "benchmarks/$1.py" "${@:2}" | tee -a "$log" || status=1

