@@ -42,6 +42,10 @@ $(BACKENDS_STAMP): $(TEST_STAMP) requirements-backends.txt
 	$(PY) -m pip install -q -r requirements-backends.txt
 	touch $@
 
+# Their TensorFlow cases already ran in `make test`: not again (check_skips.py sees both).
+TF_RAN_IN_TEST := multi_worker or first_epoch_batches or training_precise_bn or \
+                  data_parallel_batch_norm or training_compilations
+
 # The files whose JAX or PyTorch cases `make test` skips (it installs neither), and the
 # export tests (their ONNX and LiteRT packages come with requirements-backends.txt).
 test-backends: $(BACKENDS_STAMP)
