@@ -40,3 +40,14 @@ def test_skipped_everywhere_or_not_collected_fails_and_names_it(tmp_path):
         in done.stderr
     assert "tests.training.test_z::test_gpu" in done.stderr
     assert "tests.a::b" not in done.stderr
+
+
+def test_a_module_skipped_at_collection_counts_as_run_when_its_tests_ran_elsewhere(tmp_path):
+    whole_module = ("", "tests.prediction.test_export")  # pytest.importorskip at the top
+    ran_there = ("tests.prediction.test_export", "test_onnx")
+    done = check(junit(tmp_path / "test.xml", ran=[("tests.a", "b")], skipped=[whole_module]),
+                 junit(tmp_path / "backends.xml", ran=[ran_there]))
+    assert done.returncode == 0, done.stderr
+    done = check(junit(tmp_path / "test.xml", ran=[("tests.a", "b")], skipped=[whole_module]),
+                 junit(tmp_path / "backends.xml", ran=[("tests.other", "test_onnx")]))
+    assert done.returncode == 1 and "::tests.prediction.test_export" in done.stderr
